@@ -1,0 +1,60 @@
+"""The project's exception tree.
+
+Every expected failure is a ``LearnError``: its message is one line written for the person
+reading the CI log or the terminal, naming the cause and, where there is one, the fix. The tasks
+turn it into an exit code (``exit_code``) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class LearnError(Exception):
+    """An expected failure: exit 1 with a one-line reason."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.fix}" if self.fix else self.message
+
+
+class UsageError(LearnError):
+    """Bad usage or bad input from the person or workflow calling us: exit 2."""
+
+    exit_code = 2
+
+
+class TranscriptError(LearnError):
+    """No usable transcript: missing, empty, not JSONL."""
+
+
+class GitError(LearnError):
+    """A git command failed (push rejected, no repository, dirty tree...)."""
+
+
+class EngineError(LearnError):
+    """The learn engine failed, timed out, or was refused."""
+
+
+class DocError(LearnError):
+    """A learned doc is malformed (front matter) or was written where it may not be."""
+
+
+class PathViolation(DocError):
+    """Something changed outside docs/learned/; nothing is committed."""
+
+    def __init__(self, paths: list[str]) -> None:
+        shown = ", ".join(paths[:10]) + (f" (+{len(paths) - 10} more)" if len(paths) > 10 else "")
+        super().__init__(
+            f"files changed outside docs/learned/: {shown}",
+            fix="only docs/learned/** may be written; nothing was committed",
+        )
+        self.paths = paths
+
+
+class GitHubError(LearnError):
+    """GitHub refused or failed a request."""
