@@ -1,0 +1,63 @@
+"""What the tasks print: rich on a terminal, plain lines (and workflow commands) in CI."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+from rich.console import Console
+
+
+def in_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS", "").lower() == "true"
+
+
+class Output:
+    """The one place the steps report progress; tests capture it as plain text."""
+
+    def __init__(self, stream: TextIO | None = None, *, actions: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.actions = in_actions() if actions is None else actions
+        self.console = Console(file=self.stream, highlight=False, soft_wrap=True)
+
+    def info(self, message: str) -> None:
+        self.console.print(message, markup=False)
+
+    def ok(self, message: str) -> None:
+        self._styled("✓ ", "green", message)
+
+    def warn(self, message: str) -> None:
+        if self.actions:
+            print(f"::warning::{_escape(message)}", file=self.stream, flush=True)
+        else:
+            self._styled("! ", "yellow", message)
+
+    def error(self, message: str) -> None:
+        if self.actions:
+            print(f"::error::{_escape(message)}", file=self.stream, flush=True)
+        else:
+            self._styled("✗ ", "red", message)
+
+    def _styled(self, mark: str, style: str, message: str) -> None:
+        self.console.print(f"[{style}]{mark}[/{style}]", end="")
+        self.console.print(message, markup=False)
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        if self.actions:
+            print(f"::group::{title}", file=self.stream, flush=True)
+            try:
+                yield
+            finally:
+                print("::endgroup::", file=self.stream, flush=True)
+        else:
+            self.console.print(f"[bold]{title}[/bold]", markup=True)
+            yield
+
+
+def _escape(message: str) -> str:
+    """Workflow-command data escaping (%, CR, LF)."""
+    return message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

@@ -1,0 +1,387 @@
+"""The digest: what the learn engine reads instead of the raw transcript.
+
+Transcript messages become :class:`Event` objects (user prompts, assistant text and reasoning,
+tool calls with long parameters shortened, tool results as head + error lines + tail, errors,
+compaction summaries; images become a marker), every string redacted. Events are streamed into
+
+- ``digest-NNN.md``: a compact, deterministic rendering, chunked at a token budget on event
+  boundaries — what a model reads;
+- ``events.jsonl``: the same events as data — what the offline engine reads;
+- ``manifest.json``: chunk list, sources and counts.
+
+Nothing is held in memory beyond the event being written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from learn.redact import redact
+from learn.sessions import SessionFile
+from learn.transcript import Message, ReadStats, read_sessions
+
+DEFAULT_TOKEN_BUDGET = 20_000
+CHARS_PER_TOKEN = 4
+
+_NOISE_TAGS = re.compile(
+    r"<(system-reminder|local-command-caveat|task-notification)>.*?</\1>\s*", re.S
+)
+_COMMAND_NAME = re.compile(r"<command-name>\s*(.*?)\s*</command-name>", re.S)
+_COMMAND_TAGS = re.compile(r"</?(command-message|command-args|local-command-stdout)>")
+_INTERRUPT = re.compile(r"\[Request interrupted by user[^\]]*\]")
+_ERROR_LINE = re.compile(
+    r"error|exception|traceback|failed|failure|fatal|denied|not found|no such|cannot|"
+    r"can't|unable|invalid|refused|exit code [1-9]|✗|\bFAIL",
+    re.I,
+)
+
+
+@dataclass(slots=True)
+class Event:
+    """One thing that happened in a session, ready to render or to learn from."""
+
+    n: int  # position in the digest (1-based)
+    kind: str  # prompt | text | thinking | call | result | error | compaction | summary
+    text: str = ""
+    session: str = ""
+    agent: str = ""
+    tool: str = ""
+    call: int = 0  # per-digest number linking a call to its result
+    params: dict[str, str] = field(default_factory=dict)
+    is_error: bool = False
+    error_lines: list[str] = field(default_factory=list)
+    interrupted: bool = False  # a prompt that follows "[Request interrupted by user]"
+
+
+@dataclass(slots=True)
+class DigestOptions:
+    token_budget: int = DEFAULT_TOKEN_BUDGET
+    param_chars: int = 200  # longest tool parameter kept whole
+    result_head: int = 12
+    result_tail: int = 4
+    result_error_lines: int = 12
+    text_chars: int = 4_000  # longest prompt/assistant text kept whole
+    thinking_chars: int = 1_200
+
+
+@dataclass(slots=True)
+class DigestResult:
+    out_dir: Path
+    chunks: list[Path]
+    stats: ReadStats
+    events: int
+    chars_out: int
+    prompts: int
+    tool_errors: int
+    sessions: list[str]
+
+    @property
+    def tokens(self) -> int:
+        return self.chars_out // CHARS_PER_TOKEN
+
+    @property
+    def is_empty(self) -> bool:
+        return self.prompts == 0 and self.events == 0
+
+    def summary(self) -> str:
+        s = self.stats
+        return (
+            f"digest: {s.files} file(s), {s.lines:,} lines read, {s.kept:,} kept, "
+            f"{s.noise:,} noise, {s.duplicates:,} duplicate, {s.skipped:,} skipped; "
+            f"{_size(s.bytes_in)} in → {_size(self.chars_out)} out "
+            f"(~{self.tokens:,} tokens, {len(self.chunks)} chunk(s), {self.events:,} events)"
+        )
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    raise AssertionError("unreachable")
+
+
+def shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - limit // 5]}… [+{len(text) - (limit - limit // 5):,} chars]"
+
+
+def clean_text(text: str) -> tuple[str, bool]:
+    """Strip the harness noise inside a message; report whether it was an interrupt marker."""
+    interrupted = bool(_INTERRUPT.search(text))
+    text = _INTERRUPT.sub("", text)
+    text = _NOISE_TAGS.sub("", text)
+    text = _COMMAND_NAME.sub(lambda m: m.group(1), text)
+    text = _COMMAND_TAGS.sub("", text)
+    return text.strip(), interrupted
+
+
+def result_excerpt(text: str, opts: DigestOptions) -> tuple[str, list[str]]:
+    """Head + error lines + tail of a tool result, and the error lines on their own."""
+    lines = text.splitlines()
+    errors = [ln.strip()[:300] for ln in lines if _ERROR_LINE.search(ln)][: opts.result_error_lines]
+    keep = opts.result_head + opts.result_tail
+    if len(lines) <= keep + opts.result_error_lines and len(text) <= 2_000:
+        return text, errors
+    head, tail = lines[: opts.result_head], lines[-opts.result_tail :]
+    middle = lines[opts.result_head : -opts.result_tail]
+    picked = [ln for ln in middle if _ERROR_LINE.search(ln)][: opts.result_error_lines]
+    omitted = len(middle) - len(picked)
+    body = (
+        [*head, f"… [{omitted:,} lines omitted]", *picked, *tail]
+        if picked
+        else [*head, f"… [{omitted:,} lines omitted]", *tail]
+    )
+    return shorten("\n".join(ln[:300] for ln in body), 3_000), errors
+
+
+def _relative(value: str, cwd: str) -> str:
+    if cwd and value.startswith(cwd):
+        rest = value[len(cwd) :].lstrip("/\\")
+        return rest.replace("\\", "/") or "."
+    return value
+
+
+def _params(tool_input: dict[str, Any], cwd: str, limit: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in tool_input.items():
+        text = value if isinstance(value, str) else orjson.dumps(value).decode()
+        if key in ("file_path", "path", "notebook_path"):
+            text = _relative(text, cwd)
+        out[str(key)] = redact(shorten(text, limit))
+    return out
+
+
+class _EventBuilder:
+    """Turns messages into events; remembers which call each result answers."""
+
+    def __init__(self, opts: DigestOptions) -> None:
+        self.opts = opts
+        self.n = 0
+        self.calls: dict[str, tuple[int, str]] = {}  # tool_use id -> (call number, tool name)
+        self.next_call = 0
+
+    def _event(self, msg: Message, kind: str, **kw: Any) -> Event:
+        self.n += 1
+        return Event(self.n, kind, session=msg.session_id[:8], agent=msg.agent, **kw)
+
+    def events(self, msg: Message) -> Iterator[Event]:
+        opts = self.opts
+        if msg.role == "summary":
+            yield self._event(msg, "summary", text=redact(shorten(msg.blocks[0].text, 300)))
+            return
+        if msg.role == "system":
+            kind = "compaction" if "compact" in msg.subtype else "error"
+            yield self._event(msg, kind, text=redact(shorten(msg.blocks[0].text, 600)))
+            return
+        if msg.is_meta:
+            return
+        if msg.is_compact_summary:
+            text = " ".join(b.text for b in msg.blocks if b.kind == "text")
+            yield self._event(msg, "compaction", text=redact(shorten(text, 2_000)))
+            return
+        for block in msg.blocks:
+            if block.kind == "text":
+                text, interrupted = clean_text(block.text)
+                if not text and not interrupted:
+                    continue
+                if msg.role == "assistant" and msg.is_api_error:
+                    yield self._event(msg, "error", text=redact(shorten(text, 600)))
+                elif msg.role == "user" and not text:  # a bare interrupt marker
+                    yield self._event(msg, "prompt", text="(interrupted)", interrupted=True)
+                else:
+                    kind = "prompt" if msg.role == "user" else "text"
+                    yield self._event(
+                        msg,
+                        kind,
+                        text=redact(shorten(text, opts.text_chars)),
+                        interrupted=interrupted,
+                    )
+            elif block.kind == "thinking":
+                yield self._event(
+                    msg, "thinking", text=redact(shorten(block.text, opts.thinking_chars))
+                )
+            elif block.kind == "image":
+                yield self._event(msg, "prompt" if msg.role == "user" else "text", text="[image]")
+            elif block.kind == "tool_use":
+                self.next_call += 1
+                self.calls[block.tool_id] = (self.next_call, block.name)
+                yield self._event(
+                    msg,
+                    "call",
+                    tool=block.name,
+                    call=self.next_call,
+                    params=_params(block.input, msg.cwd, opts.param_chars),
+                )
+            elif block.kind == "tool_result":
+                number, name = self.calls.pop(block.tool_id, (0, "?"))
+                raw = block.text.replace(msg.cwd + "/", "") if len(msg.cwd) > 1 else block.text
+                text, errors = result_excerpt(raw, opts)
+                if block.images:
+                    text += f"\n[{block.images} image(s)]"
+                yield self._event(
+                    msg,
+                    "result",
+                    tool=name,
+                    call=number,
+                    is_error=block.is_error,
+                    text=redact(text),
+                    error_lines=[redact(e) for e in errors] if block.is_error else [],
+                )
+
+
+def render_event(ev: Event) -> str:
+    """One event as compact text: a tagged first line, continuation lines indented."""
+    if ev.kind == "call":
+        args = ", ".join(f"{k}={_inline(v)}" for k, v in ev.params.items())
+        return f"[{ev.n}] CALL #{ev.call} {ev.tool}({args})\n"
+    if ev.kind == "result":
+        tag = "RESULT ERROR" if ev.is_error else "RESULT"
+        return f"[{ev.n}] {tag} #{ev.call} {ev.tool}:" + _block(ev.text)
+    label = {
+        "prompt": "USER (after interrupt)" if ev.interrupted else "USER",
+        "text": "ASSISTANT",
+        "thinking": "THINKING",
+        "error": "ERROR",
+        "compaction": "COMPACTION",
+        "summary": "SUMMARY",
+    }[ev.kind]
+    return f"[{ev.n}] {label}:" + _block(ev.text)
+
+
+def _inline(value: str) -> str:
+    return orjson.dumps(value).decode() if any(c in value for c in ' ,()"\n=') else value
+
+
+def _block(text: str) -> str:
+    lines = text.splitlines() or [""]
+    if len(lines) == 1:
+        return f" {lines[0]}\n"
+    return "\n" + "".join(f"  | {ln}\n" for ln in lines)
+
+
+class _ChunkWriter:
+    def __init__(self, out_dir: Path, budget_chars: int, title: str) -> None:
+        self.out_dir, self.budget, self.title = out_dir, budget_chars, title
+        self.paths: list[Path] = []
+        self.fh: IO[str] | None = None
+        self.size = 0
+        self.total = 0
+        self.context = ""  # the current section header, restated at the top of a new chunk
+
+    def _open(self) -> None:
+        self.close()
+        path = self.out_dir / f"digest-{len(self.paths) + 1:03d}.md"
+        self.paths.append(path)
+        self.fh = path.open("w", encoding="utf-8")
+        self.size = 0
+        self._write(f"# {self.title} — part {len(self.paths)}\n\n")
+        if self.context:
+            self._write(self.context)
+
+    def _write(self, text: str) -> None:
+        assert self.fh is not None
+        self.fh.write(text)
+        self.size += len(text)
+        self.total += len(text)
+
+    def section(self, header: str) -> None:
+        self.context = header
+        if self.fh is None:
+            self._open()
+        else:
+            self._write("\n" + header)
+
+    def add(self, text: str) -> None:
+        if self.fh is None or (
+            self.size + len(text) > self.budget and self.size > len(self.context) + 80
+        ):
+            self._open()
+        self._write(text)
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+
+
+def _section_header(session: str, agent: str) -> str:
+    who = agent or "main thread"
+    return f"## Session {session or '?'} — {who}\n\n"
+
+
+def build_digest(
+    files: Iterable[SessionFile],
+    out_dir: Path,
+    opts: DigestOptions | None = None,
+    title: str = "Session digest",
+) -> DigestResult:
+    """Stream ``files`` into ``out_dir`` (digest chunks, events.jsonl, manifest.json)."""
+    opts = opts or DigestOptions()
+    files = list(files)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("digest-*.md"):
+        stale.unlink()
+    stats = ReadStats()
+    builder = _EventBuilder(opts)
+    writer = _ChunkWriter(out_dir, opts.token_budget * CHARS_PER_TOKEN, title)
+    sessions: list[str] = []
+    counts = {"events": 0, "prompts": 0, "tool_errors": 0}
+    section = ("", "")
+    with (out_dir / "events.jsonl").open("wb") as events_fh:
+        messages = read_sessions(((f.path, f.agent) for f in files), stats)
+        for msg in messages:
+            if msg.session_id and msg.session_id not in sessions:
+                sessions.append(msg.session_id)
+            for ev in builder.events(msg):
+                if (ev.session, ev.agent) != section:
+                    section = (ev.session, ev.agent)
+                    writer.section(_section_header(*section))
+                writer.add(render_event(ev))
+                events_fh.write(orjson.dumps(_compact(ev)) + b"\n")
+                counts["events"] += 1
+                counts["prompts"] += ev.kind == "prompt"
+                counts["tool_errors"] += ev.kind == "result" and ev.is_error
+    writer.close()
+    result = DigestResult(
+        out_dir=out_dir,
+        chunks=writer.paths,
+        stats=stats,
+        events=counts["events"],
+        chars_out=writer.total,
+        prompts=counts["prompts"],
+        tool_errors=counts["tool_errors"],
+        sessions=sessions,
+    )
+    manifest = {
+        "chunks": [p.name for p in writer.paths],
+        "sources": [{"path": str(f.path), "agent": f.agent} for f in files],
+        "sessions": sessions,
+        "events": result.events,
+        "prompts": result.prompts,
+        "tool_errors": result.tool_errors,
+        "chars_out": result.chars_out,
+        "tokens": result.tokens,
+        "stats": {k: v for k, v in asdict(stats).items()},
+    }
+    (out_dir / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    return result
+
+
+def _compact(ev: Event) -> dict[str, Any]:
+    """An event as a dict without its empty fields."""
+    return {k: v for k, v in asdict(ev).items() if v or k in ("n", "kind")}
+
+
+def load_events(out_dir: Path) -> Iterator[Event]:
+    """Read back the events a digest wrote."""
+    with (out_dir / "events.jsonl").open("rb") as fh:
+        for raw in fh:
+            yield Event(**orjson.loads(raw))

@@ -1,0 +1,272 @@
+"""The git gateway: every git command the project runs goes through :class:`Git`.
+
+The learn work happens in a separate worktree (``.learn/runs/<key>/worktree``) so a person's
+checkout and uncommitted work are never touched. :class:`FakeGit` records what it was asked and
+can be told to fail, for fast unit tests of the steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sh
+
+from learn.errors import GitError, UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    name: str = "learn-async[bot]"
+    email: str = "learn-async@users.noreply.github.com"
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    hints = [ln for ln in lines if not ln.startswith("hint:")]
+    return (hints or lines or ["(no output)"])[-1]
+
+
+class Git:
+    """Real git, run with ``sh``; failures become :class:`GitError` naming the command."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+
+    # -- plumbing ------------------------------------------------------------------------
+    def run(self, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
+        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+        try:
+            out = sh.git(*args, _cwd=str(cwd or self.repo), _env=full_env, _tty_out=False)
+        except sh.ErrorReturnCode as exc:
+            stderr = exc.stderr.decode("utf-8", "replace") or exc.stdout.decode("utf-8", "replace")
+            raise GitError(f"git {args[0]} failed: {_last_line(stderr)}") from None
+        except sh.CommandNotFound:
+            raise UsageError("git is not installed", fix="install git and try again") from None
+        return str(out)
+
+    def ok(self, *args: str, cwd: Path | None = None) -> bool:
+        try:
+            self.run(*args, cwd=cwd)
+        except GitError:
+            return False
+        return True
+
+    # -- queries -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path) -> Git:
+        """The repository containing ``path``; a clear error when there is none."""
+        if not path.is_dir():
+            raise UsageError(f"not a directory: {path}", fix="pass --repo PATH to a git repository")
+        try:
+            top = Git(path).run("rev-parse", "--show-toplevel").strip()
+        except GitError:
+            raise UsageError(
+                f"{path} is not inside a git repository", fix="run from a repository or pass --repo"
+            ) from None
+        return cls(Path(top))
+
+    def rev(self, ref: str) -> str | None:
+        try:
+            return self.run("rev-parse", "--verify", "--quiet", ref + "^{commit}").strip()
+        except GitError:
+            return None
+
+    def branch_exists(self, name: str) -> bool:
+        return self.rev(f"refs/heads/{name}") is not None
+
+    def trunk(self) -> str:
+        """The default branch: origin's HEAD, else init.defaultBranch, main or master."""
+        try:
+            ref = self.run("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD").strip()
+            return ref.removeprefix("refs/remotes/origin/")
+        except GitError:
+            pass
+        candidates = []
+        with contextlib.suppress(GitError):
+            candidates.append(self.run("config", "init.defaultBranch").strip())
+        candidates += ["main", "master", "trunk"]
+        for name in candidates:
+            if name and (self.branch_exists(name) or self.rev(f"refs/remotes/origin/{name}")):
+                return name
+        raise GitError(
+            "cannot tell the trunk branch (no origin/HEAD, no main or master)",
+            fix="pass --trunk NAME",
+        )
+
+    def start_point(self, trunk: str) -> str:
+        """Where a learn branch starts: origin's trunk when known, else the local one."""
+        for ref in (f"refs/remotes/origin/{trunk}", f"refs/heads/{trunk}"):
+            sha = self.rev(ref)
+            if sha:
+                return sha
+        raise GitError(f"trunk branch {trunk!r} does not exist")
+
+    def remote_url(self, remote: str = "origin") -> str | None:
+        try:
+            return self.run("remote", "get-url", remote).strip()
+        except GitError:
+            return None
+
+    def changed_paths(self, worktree: Path) -> list[str]:
+        """Paths changed in ``worktree`` against its HEAD, untracked files included."""
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", cwd=worktree)
+        paths: list[str] = []
+        entries = out.split("\0")
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            paths.append(entry[3:])
+            if entry[0] in "RC":  # renames carry the source path next
+                i += 1
+        return sorted(paths)
+
+    def show(self, worktree: Path, rev_path: str) -> str | None:
+        try:
+            return self.run("show", rev_path, cwd=worktree)
+        except GitError:
+            return None
+
+    def commits_since(self, base: str, ref: str) -> int:
+        return int(self.run("rev-list", "--count", f"{base}..{ref}").strip() or 0)
+
+    # -- changes -------------------------------------------------------------------------
+    def ignore_locally(self, pattern: str) -> None:
+        """Add ``pattern`` to .git/info/exclude (never touches tracked files)."""
+        exclude = Path(self.run("rev-parse", "--git-path", "info/exclude").strip())
+        if not exclude.is_absolute():
+            exclude = self.repo / exclude
+        lines = exclude.read_text().splitlines() if exclude.exists() else []
+        if pattern not in lines:
+            exclude.parent.mkdir(parents=True, exist_ok=True)
+            with exclude.open("a") as fh:
+                fh.write(("\n" if lines and lines[-1] else "") + pattern + "\n")
+
+    def add_worktree(self, path: Path, branch: str, start: str) -> None:
+        """Check ``branch`` out at ``path``, creating it from ``start`` when new."""
+        self.run("worktree", "prune")
+        if (path / ".git").exists():
+            return
+        if path.exists():
+            shutil.rmtree(path)
+        if self.branch_exists(branch):
+            self.run("worktree", "add", "--quiet", str(path), branch)
+        else:
+            self.run("worktree", "add", "--quiet", "-b", branch, str(path), start)
+
+    def remove_worktree(self, path: Path) -> None:
+        if path.exists():
+            self.ok("worktree", "remove", "--force", str(path))
+            shutil.rmtree(path, ignore_errors=True)
+        self.ok("worktree", "prune")
+
+    def delete_branch(self, branch: str) -> None:
+        if self.branch_exists(branch):
+            self.run("branch", "-D", branch)
+
+    def commit(self, worktree: Path, paths: list[str], message: str, who: Identity) -> str:
+        self.run("add", "--all", "--", *paths, cwd=worktree)
+        self.run(
+            "-c",
+            f"user.name={who.name}",
+            "-c",
+            f"user.email={who.email}",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            message,
+            cwd=worktree,
+        )
+        return self.run("rev-parse", "HEAD", cwd=worktree).strip()
+
+    def push(
+        self, worktree: Path, remote: str, branch: str, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", cwd=worktree, env=env)
+
+
+@dataclass
+class FakeGit:
+    """An in-memory stand-in: records calls, keeps branches in a dict, fails on request.
+
+    ``fail = {"push": GitError("rejected")}`` makes that method raise. Worktrees are plain
+    directories; ``changed_paths`` lists the files written under them since ``add_worktree``.
+    """
+
+    repo: Path
+    trunk_name: str = "main"
+    branches: dict[str, str] = field(default_factory=lambda: {"main": "0" * 40})
+    fail: dict[str, Exception] = field(default_factory=dict)
+    calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
+    committed: dict[Path, set[str]] = field(default_factory=dict)
+    checked_out: dict[Path, str] = field(default_factory=dict)
+    pushed: list[str] = field(default_factory=list)
+
+    def _record(self, name: str, *args: object) -> None:
+        self.calls.append((name, args))
+        if name in self.fail:
+            raise self.fail[name]
+
+    def trunk(self) -> str:
+        self._record("trunk")
+        return self.trunk_name
+
+    def start_point(self, trunk: str) -> str:
+        self._record("start_point", trunk)
+        return self.branches[trunk]
+
+    def branch_exists(self, name: str) -> bool:
+        return name in self.branches
+
+    def remote_url(self, remote: str = "origin") -> str | None:
+        return None
+
+    def ignore_locally(self, pattern: str) -> None:
+        self._record("ignore_locally", pattern)
+
+    def add_worktree(self, path: Path, branch: str, start: str) -> None:
+        self._record("add_worktree", path, branch, start)
+        path.mkdir(parents=True, exist_ok=True)
+        self.branches.setdefault(branch, start)
+        self.committed.setdefault(path, set())
+        self.checked_out[path] = branch
+
+    def remove_worktree(self, path: Path) -> None:
+        self._record("remove_worktree", path)
+        shutil.rmtree(path, ignore_errors=True)
+
+    def delete_branch(self, branch: str) -> None:
+        self._record("delete_branch", branch)
+        self.branches.pop(branch, None)
+
+    def changed_paths(self, worktree: Path) -> list[str]:
+        done = self.committed.get(worktree, set())
+        files = (p.relative_to(worktree).as_posix() for p in worktree.rglob("*") if p.is_file())
+        return sorted(p for p in files if p not in done)
+
+    def show(self, worktree: Path, rev_path: str) -> str | None:
+        return None
+
+    def commits_since(self, base: str, ref: str) -> int:
+        return 0 if self.branches.get(ref, base) == base else 1
+
+    def commit(self, worktree: Path, paths: list[str], message: str, who: Identity) -> str:
+        self._record("commit", paths, message)
+        self.committed.setdefault(worktree, set()).update(self.changed_paths(worktree))
+        sha = f"{len(self.calls):040x}"
+        self.branches[self.checked_out[worktree]] = sha
+        return sha
+
+    def push(
+        self, worktree: Path, remote: str, branch: str, env: Mapping[str, str] | None = None
+    ) -> None:
+        self._record("push", remote, branch)
+        self.pushed.append(branch)

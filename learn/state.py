@@ -1,0 +1,98 @@
+"""State passed between the tasks, which run as separate processes (as CI runs them).
+
+Everything of one learn run lives in ``<repo>/.learn/runs/<key>/``: ``state.json``, the
+digest, the engine's log, the worktree the docs are written in, and ``report.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from learn.errors import UsageError
+
+STATE_DIR = ".learn"
+
+
+@dataclass
+class RunState:
+    key: str
+    repo: str
+    branch: str
+    trunk: str
+    base: str  # the commit the branch started from
+    issue: int | None = None
+    run_id: str = ""
+    sessions: list[str] = field(default_factory=list)
+    status: str = "pending"  # pending | learned | nothing_to_learn | published | failed
+    engine: str = ""
+    docs: list[str] = field(default_factory=list)  # doc paths the engine created/updated
+    commit: str = ""
+    operation: str = ""  # created | updated | commented | skipped | committed
+    error: str = ""
+    digest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path:
+        return run_dir(Path(self.repo), self.key)
+
+    @property
+    def worktree(self) -> Path:
+        return self.run_dir / "worktree"
+
+    @property
+    def digest_dir(self) -> Path:
+        return self.run_dir / "digest"
+
+    def save(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.run_dir / "state.json.tmp"
+        tmp.write_bytes(orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2))
+        os.replace(tmp, self.run_dir / "state.json")
+
+
+def run_dir(repo: Path, key: str) -> Path:
+    return repo / STATE_DIR / "runs" / key
+
+
+def local_key(sessions: list[Path], run_id: str | None) -> str:
+    """``local-<id>``: the given run id, else a stable hash of the session files.
+
+    A stable key means learning the same session again reuses its branch and updates its docs
+    in place instead of starting over.
+    """
+    if run_id:
+        return f"local-{run_id}"
+    digest = hashlib.sha256()
+    for path in sorted(str(p.resolve()) for p in sessions):
+        digest.update(path.encode() + b"\0")
+    return f"local-{digest.hexdigest()[:10]}"
+
+
+def load(repo: Path, key: str) -> RunState:
+    path = run_dir(repo, key) / "state.json"
+    if not path.is_file():
+        raise UsageError(
+            f"no learn run {key!r} in {repo / STATE_DIR}",
+            fix="run `invoke checkout-branch` with the same --issue/--session first",
+        )
+    try:
+        data = orjson.loads(path.read_bytes())
+        return RunState(**data)
+    except (orjson.JSONDecodeError, TypeError) as exc:
+        raise UsageError(
+            f"{path} is damaged ({exc})", fix="delete it and run checkout-branch again"
+        ) from None
+
+
+def latest_key(repo: Path) -> str:
+    """The most recently started run, for a task called with neither --issue nor --session."""
+    runs = [p for p in (repo / STATE_DIR / "runs").glob("*/state.json")]
+    if not runs:
+        raise UsageError("no learn run to continue", fix="pass --issue N or --session PATH")
+    return max(runs, key=lambda p: p.stat().st_mtime).parent.name

@@ -1,0 +1,56 @@
+"""Sessions for developing and running learn-async.
+
+``nox -s demo`` runs the main job on a bundled example; ``nox -s test`` runs the tests;
+``nox -s learn -- <task> ...`` runs the invoke tasks exactly as the CI workflow does.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "test"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHON = "3.11"
+
+
+def install_project(session: nox.Session, *groups: str) -> None:
+    """Install the project (editable, so a reused venv always runs the current code) + groups."""
+    deps = [dep for group in groups for dep in nox.project.dependency_groups(PYPROJECT, group)]
+    session.install("-e", ".", *deps)
+
+
+@nox.session(python=PYTHON)
+def test(session: nox.Session) -> None:
+    """Run the test suite (pytest); extra arguments go to pytest."""
+    install_project(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Lint, check formatting and type-check."""
+    install_project(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def learn(session: nox.Session) -> None:
+    """Run invoke tasks in an isolated venv: ``nox -s learn -- learn --session PATH``.
+
+    The CI workflow calls exactly this, so a local run and a CI run are the same code.
+    """
+    install_project(session)
+    session.run("invoke", *(session.posargs or ["--list"]))
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job on a bundled example: learn from examples/ into a throwaway clone."""
+    install_project(session)
+    session.run("python", "-m", "learn.demo", *session.posargs)

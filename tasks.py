@@ -1,0 +1,8 @@
+"""Invoke tasks of this repository: the learn-async task collection lives in ``learn.tasks``.
+
+``invoke --list`` shows them; ``nox -s learn -- <task> ...`` runs them in an isolated venv.
+"""
+
+from learn.tasks import ns
+
+__all__ = ["ns"]
