@@ -47,7 +47,7 @@ class Event:
     """One thing that happened in a session, ready to render or to learn from."""
 
     n: int  # position in the digest (1-based)
-    kind: str  # prompt | text | thinking | call | result | error | compaction | summary
+    kind: str  # prompt | text | thinking | call | result | error | interrupt | compaction | summary
     text: str = ""
     session: str = ""
     agent: str = ""
@@ -167,6 +167,7 @@ class _EventBuilder:
         self.n = 0
         self.calls: dict[str, tuple[int, str]] = {}  # tool_use id -> (call number, tool name)
         self.next_call = 0
+        self.after_interrupt = False  # the next prompt redirects interrupted work
 
     def _event(self, msg: Message, kind: str, **kw: Any) -> Event:
         self.n += 1
@@ -195,15 +196,18 @@ class _EventBuilder:
                 if msg.role == "assistant" and msg.is_api_error:
                     yield self._event(msg, "error", text=redact(shorten(text, 600)))
                 elif msg.role == "user" and not text:  # a bare interrupt marker
-                    yield self._event(msg, "prompt", text="(interrupted)", interrupted=True)
-                else:
-                    kind = "prompt" if msg.role == "user" else "text"
+                    self.after_interrupt = True
+                    yield self._event(msg, "interrupt")
+                elif msg.role == "user":
                     yield self._event(
                         msg,
-                        kind,
+                        "prompt",
                         text=redact(shorten(text, opts.text_chars)),
-                        interrupted=interrupted,
+                        interrupted=interrupted or self.after_interrupt,
                     )
+                    self.after_interrupt = False
+                else:
+                    yield self._event(msg, "text", text=redact(shorten(text, opts.text_chars)))
             elif block.kind == "thinking":
                 yield self._event(
                     msg, "thinking", text=redact(shorten(block.text, opts.thinking_chars))
@@ -250,9 +254,12 @@ def render_event(ev: Event) -> str:
         "text": "ASSISTANT",
         "thinking": "THINKING",
         "error": "ERROR",
+        "interrupt": "INTERRUPTED BY THE USER",
         "compaction": "COMPACTION",
         "summary": "SUMMARY",
     }[ev.kind]
+    if not ev.text:
+        return f"[{ev.n}] {label}\n"
     return f"[{ev.n}] {label}:" + _block(ev.text)
 
 

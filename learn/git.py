@@ -173,18 +173,13 @@ class Git:
 
     def commit(self, worktree: Path, paths: list[str], message: str, who: Identity) -> str:
         self.run("add", "--all", "--", *paths, cwd=worktree)
-        self.run(
-            "-c",
-            f"user.name={who.name}",
-            "-c",
-            f"user.email={who.email}",
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "-m",
-            message,
-            cwd=worktree,
-        )
+        who_env = {  # the environment beats -c user.name, so set the identity there
+            "GIT_AUTHOR_NAME": who.name,
+            "GIT_AUTHOR_EMAIL": who.email,
+            "GIT_COMMITTER_NAME": who.name,
+            "GIT_COMMITTER_EMAIL": who.email,
+        }
+        self.run("commit", "--quiet", "--no-verify", "-m", message, cwd=worktree, env=who_env)
         return self.run("rev-parse", "HEAD", cwd=worktree).strip()
 
     def push(

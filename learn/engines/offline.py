@@ -159,7 +159,7 @@ def extract(events: Iterable[Event]) -> Lessons:
             if not seen_prompt:
                 lessons.goal = said
                 seen_prompt = True
-            elif said and said != "(interrupted)" and (ev.interrupted or _CORRECTION.search(said)):
+            elif said and (ev.interrupted or _CORRECTION.search(said)):
                 pending = Correction(said=said, after=last_action)
                 lessons.corrections.append(pending)
         elif ev.kind == "text":

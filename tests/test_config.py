@@ -1,0 +1,60 @@
+"""Settings precedence: CLI > LEARN_* env > [tool.learn] > defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from learn.config import DEFAULT_MODEL, load, parse_bool
+from learn.errors import UsageError
+
+
+def test_defaults(tmp_path: Path) -> None:
+    s = load(tmp_path, {}, env={})
+    assert (s.engine, s.model, s.token_budget, s.push) == ("auto", DEFAULT_MODEL, 20_000, None)
+
+
+def test_precedence(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.learn]\nmodel = "from-toml"\ntoken-budget = 5000\nengine = "offline"\n'
+    )
+    env = {"LEARN_MODEL": "from-env", "LEARN_TOKEN_BUDGET": "6000"}
+    s = load(tmp_path, {"model": "from-cli", "token_budget": None}, env=env)
+    assert (s.model, s.token_budget, s.engine) == ("from-cli", 6000, "offline")
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("false", False), ("0", False), ("no", False), ("True", True), ("1", True), ("on", True)],
+)
+def test_env_booleans_mean_what_they_say(tmp_path: Path, raw: str, expected: bool) -> None:
+    assert load(tmp_path, {}, env={"LEARN_PUSH": raw}).push is expected
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"LEARN_PUSH": "maybe"}, "LEARN_PUSH must be true or false"),
+        ({"LEARN_TOKEN_BUDGET": "lots"}, "LEARN_TOKEN_BUDGET must be a whole number"),
+        ({"LEARN_ENGINE": "gpt"}, "unknown engine 'gpt'"),
+        ({"LEARN_TOKEN_BUDGET": "10"}, "at least 1000"),
+    ],
+)
+def test_bad_values_are_usage_errors(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    with pytest.raises(UsageError, match=message) as info:
+        load(tmp_path, {}, env=env)
+    assert info.value.exit_code == 2
+
+
+def test_bad_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.learn]\ncolour = 'blue'\n")
+    with pytest.raises(UsageError, match="unknown setting"):
+        load(tmp_path, {}, env={})
+    (tmp_path / "pyproject.toml").write_text("[tool.learn\n")
+    with pytest.raises(UsageError, match="not valid TOML"):
+        load(tmp_path, {}, env={})
+
+
+def test_parse_bool_accepts_bools() -> None:
+    assert parse_bool("x", True) is True

@@ -1,0 +1,175 @@
+"""The digest: complete where it matters, compact, chunked, redacted, deterministic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from learn.digest import DigestOptions, build_digest, clean_text, load_events, result_excerpt
+from learn.redact import redact
+from learn.sessions import discover
+from tests.conftest import EXAMPLES, assistant, tool_result, user, write_jsonl
+
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.jsonl"))
+
+
+def raw_prompts_and_errors(path: Path) -> tuple[list[str], int]:
+    """Independently of the reader: the human prompts and the tool errors in a transcript."""
+    prompts, errors = [], 0
+    for line in path.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("type") != "user" or entry.get("isMeta"):
+            continue
+        content = entry["message"]["content"]
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        for block in blocks:
+            if block.get("type") == "tool_result" and block.get("is_error"):
+                errors += 1
+            elif block.get("type") == "text":
+                text, _ = clean_text(block["text"])
+                if text:
+                    prompts.append(text)
+    return prompts, errors
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.name)
+def test_digest_keeps_every_prompt_and_tool_error(example: Path, tmp_path: Path) -> None:
+    prompts, errors = raw_prompts_and_errors(example)
+    assert prompts, "the example has user prompts"
+    result = build_digest(discover([example]), tmp_path)
+    events = list(load_events(tmp_path))
+    kept = [e.text for e in events if e.kind == "prompt"]
+    for prompt in prompts:
+        assert any(redact(prompt)[:200] in k for k in kept), prompt[:80]
+    assert sum(e.kind == "result" and e.is_error for e in events) == errors == result.tool_errors
+    digest_text = "".join(p.read_text() for p in result.chunks)
+    assert result.chars_out == len(digest_text)
+    assert result.chars_out * 4 < example.stat().st_size  # much smaller than the raw transcript
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda p: p.name)
+def test_digest_is_deterministic(example: Path, tmp_path: Path) -> None:
+    a = build_digest(discover([example]), tmp_path / "a")
+    b = build_digest(discover([example]), tmp_path / "b")
+    for name in ("events.jsonl", *(p.name for p in a.chunks)):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert [p.name for p in a.chunks] == [p.name for p in b.chunks]
+
+
+def test_secrets_in_the_example_never_reach_the_digest(tmp_path: Path) -> None:
+    example = EXAMPLES / "fix-failing-test.jsonl"
+    raw = example.read_text()
+    assert "ghp_" in raw, "the example carries a GitHub token, as real transcripts do"
+    result = build_digest(discover([example]), tmp_path)
+    for path in [*result.chunks, tmp_path / "events.jsonl"]:
+        text = path.read_text()
+        assert ("ghp_" not in text and "[REDACTED:" in text) or path.name != "events.jsonl"
+        assert "ghp_" not in text
+
+
+def long_session(tmp_path: Path, turns: int) -> Path:
+    entries: list[object] = []
+    for i in range(turns):
+        entries.append(user(f"prompt {i} " + "words " * 200, f"u{i}"))
+        entries.append(
+            assistant(
+                {
+                    "type": "tool_use",
+                    "id": f"t{i}",
+                    "name": "Bash",
+                    "input": {"command": "make test " + "x" * 1000},
+                },
+                f"a{i}",
+                f"m{i}",
+            )
+        )
+        entries.append(
+            tool_result(
+                f"t{i}", "\n".join(f"line {n}" for n in range(300)), f"r{i}", is_error=i % 2 == 0
+            )
+        )
+    return write_jsonl(tmp_path / "long.jsonl", entries)
+
+
+def test_chunks_respect_the_budget_and_split_on_event_boundaries(tmp_path: Path) -> None:
+    path = long_session(tmp_path, 60)
+    result = build_digest(discover([path]), tmp_path / "d", DigestOptions(token_budget=1_000))
+    assert len(result.chunks) > 3
+    events = list(load_events(tmp_path / "d"))
+    seen_numbers = []
+    for chunk in result.chunks:
+        text = chunk.read_text()
+        assert text.startswith("# Session digest — part ")
+        assert "## Session" in text.splitlines()[2]  # the section header is restated
+        assert len(text) <= 4_000 + 3_500  # budget plus at most one event
+        seen_numbers += [
+            int(line[1:].split("]")[0]) for line in text.splitlines() if line.startswith("[")
+        ]
+    assert seen_numbers == [e.n for e in events]  # every event exactly once, in order
+
+
+def test_long_parameters_and_results_are_shortened(tmp_path: Path) -> None:
+    path = long_session(tmp_path, 1)
+    build_digest(discover([path]), tmp_path / "d")
+    call, result = [e for e in load_events(tmp_path / "d") if e.kind in ("call", "result")]
+    assert len(call.params["command"]) < 300 and "chars]" in call.params["command"]
+    assert "lines omitted" in result.text and "line 299" in result.text and "line 0" in result.text
+
+
+def test_result_excerpt_keeps_error_lines_from_the_middle() -> None:
+    text = "\n".join(
+        [
+            *(f"ok {i}" for i in range(100)),
+            "E   AssertionError: boom",
+            *(f"ok {i}" for i in range(100)),
+        ]
+    )
+    excerpt, errors = result_excerpt(text, DigestOptions())
+    assert "AssertionError: boom" in excerpt and errors == ["E   AssertionError: boom"]
+    assert len(excerpt) < 600
+
+
+def test_images_become_markers_and_noise_tags_are_stripped(tmp_path: Path) -> None:
+    image = {"type": "image", "source": {"type": "base64", "data": "iVBOR" * 20_000}}
+    path = write_jsonl(
+        tmp_path / "s.jsonl",
+        [
+            user(
+                [
+                    {"type": "text", "text": "look <system-reminder>internal</system-reminder>"},
+                    image,
+                ],
+                "u1",
+            ),
+            user("[Request interrupted by user]", "u2"),
+            user("no, use the other file", "u3"),
+            user("expanded slash command", "u4", isMeta=True),
+            user("summary of earlier work", "u5", isCompactSummary=True),
+        ],
+    )
+    result = build_digest(discover([path]), tmp_path / "d")
+    text = result.chunks[0].read_text()
+    assert "[image]" in text and "iVBOR" not in text and "internal" not in text
+    assert "expanded slash command" not in text
+    assert "COMPACTION: summary of earlier work" in text
+    assert "[3] INTERRUPTED BY THE USER\n[4] USER (after interrupt): no, use the other file" in text
+
+
+def test_empty_and_summary_only_sessions_have_no_prompts(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    summary = write_jsonl(
+        tmp_path / "summary.jsonl",
+        [{"type": "summary", "summary": "Invalid API key", "leafUuid": "x"}] * 3,
+    )
+    for path in (empty, summary):
+        result = build_digest(discover([path]), tmp_path / path.stem)
+        assert result.prompts == 0
+
+
+def test_summary_line_reports_counts(tmp_path: Path) -> None:
+    result = build_digest(discover([EXAMPLES / "nothing-to-learn.jsonl"]), tmp_path)
+    line = result.summary()
+    assert line.startswith("digest: 1 file(s), ") and "lines read" in line and "tokens" in line
