@@ -221,6 +221,12 @@ def _settle(lessons: Lessons, open_failures: list[_Open], ok: Event) -> None:
             return
 
 
+def _correction_action(c: Correction) -> str:
+    if c.changed:
+        return f"changing {', '.join(c.changed[:3])}"
+    return f"after {_code(c.after, 80)}" if c.after else "this kind of change"
+
+
 def _headline(text: str, limit: int = 70) -> str:
     """A short title: the first sentence, up to a colon, cut at a word boundary."""
     head = _first_sentence(text, 400)
@@ -261,7 +267,7 @@ def to_doc(lessons: Lessons, job: EngineJob) -> LearnedDoc | None:
     ]
     tripwires += [
         Tripwire(
-            action=f"after {_code(c.after, 80)}" if c.after else "this kind of change",
+            action=_correction_action(c),
             warning=f"the user corrected: {_first_sentence(c.said, 200)}",
         )
         for c in lessons.corrections
