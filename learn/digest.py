@@ -149,6 +149,13 @@ def _relative(value: str, cwd: str) -> str:
     return value
 
 
+def _strip_cwd(text: str, cwd: str) -> str:
+    """Tool output names files by absolute path; the session's cwd adds nothing but length."""
+    if len(cwd) > 1 and cwd in text:
+        text = text.replace(cwd + "/", "").replace(cwd + "\\", "")
+    return text
+
+
 def _params(tool_input: dict[str, Any], cwd: str, limit: int) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in tool_input.items():
@@ -226,7 +233,7 @@ class _EventBuilder:
                 )
             elif block.kind == "tool_result":
                 number, name = self.calls.pop(block.tool_id, (0, "?"))
-                raw = block.text.replace(msg.cwd + "/", "") if len(msg.cwd) > 1 else block.text
+                raw = _strip_cwd(block.text, msg.cwd)
                 text, errors = result_excerpt(raw, opts)
                 if block.images:
                     text += f"\n[{block.images} image(s)]"

@@ -173,3 +173,26 @@ def test_summary_line_reports_counts(tmp_path: Path) -> None:
     result = build_digest(discover([EXAMPLES / "nothing-to-learn.jsonl"]), tmp_path)
     line = result.summary()
     assert line.startswith("digest: 1 file(s), ") and "lines read" in line and "tokens" in line
+
+
+def test_windows_paths_are_made_relative_to_the_session_cwd(tmp_path: Path) -> None:
+    cwd = "C:\\Users\\dev\\repo"
+    call = assistant(
+        {
+            "type": "tool_use",
+            "id": "t1",
+            "name": "Edit",
+            "input": {"file_path": cwd + "\\src\\app.py", "old_string": "a", "new_string": "b"},
+        },
+        "a1",
+        "m1",
+        cwd=cwd,
+    )
+    result = tool_result("t1", f"The file {cwd}\\src\\app.py has been updated.", "r1") | {
+        "cwd": cwd
+    }
+    path = write_jsonl(tmp_path / "win.jsonl", [user("edit it", "u1") | {"cwd": cwd}, call, result])
+    build_digest(discover([path]), tmp_path / "d")
+    events = {e.kind: e for e in load_events(tmp_path / "d")}
+    assert events["call"].params["file_path"] == "src/app.py"
+    assert "Users" not in events["result"].text
