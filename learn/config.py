@@ -21,6 +21,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     token_budget: int = 20_000
     timeout: int = 900  # seconds the engine may run
+    artifact_cap_mb: int = 1024  # largest session artifact downloaded and extracted
     push: bool | None = None  # None: push in issue mode, not in local mode
     bot_name: str = "learn-async[bot]"
     bot_email: str = "learn-async@users.noreply.github.com"

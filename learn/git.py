@@ -187,6 +187,17 @@ class Git:
     ) -> None:
         self.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", cwd=worktree, env=env)
 
+    def fetch(self, remote: str, branch: str) -> None:
+        self.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
+
+    def delete_remote_branch(
+        self, remote: str, branch: str, env: Mapping[str, str] | None = None
+    ) -> None:
+        """Delete ``branch`` on ``remote`` if it is there (a no-op when it is not)."""
+        listed = self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}", env=env)
+        if listed.strip():
+            self.run("push", "--quiet", remote, f":refs/heads/{branch}", env=env)
+
 
 @dataclass
 class FakeGit:

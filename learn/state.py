@@ -29,11 +29,16 @@ class RunState:
     issue: int | None = None
     run_id: str = ""
     sessions: list[str] = field(default_factory=list)
-    status: str = "pending"  # pending | learned | nothing_to_learn | published | failed
+    status: str = "pending"  # pending | learned | nothing_to_learn | published | skipped | failed
+    title: str = ""  # the plan issue's title
+    artifacts: list[dict[str, Any]] = field(default_factory=list)  # {run_id, id, name}
     engine: str = ""
     docs: list[str] = field(default_factory=list)  # doc paths the engine created/updated
     commit: str = ""
     operation: str = ""  # created | updated | commented | skipped | committed
+    pushed: bool = False
+    pr_number: int | None = None
+    pr_url: str = ""
     error: str = ""
     digest: dict[str, Any] = field(default_factory=dict)
 
@@ -44,6 +49,10 @@ class RunState:
     @property
     def worktree(self) -> Path:
         return self.run_dir / "worktree"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("published", "skipped")
 
     @property
     def digest_dir(self) -> Path:

@@ -16,24 +16,28 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from learn import config, steps
+from learn import config, plan, steps
 from learn.console import Output
 from learn.digest import DigestOptions, build_digest
 from learn.errors import LearnError, UsageError
 from learn.sessions import discover
 
 HELP = {
+    "issue": "the plan issue to learn from (GitHub)",
     "session": "a transcript (.jsonl) or a folder of them; repeatable",
     "repo": "the git repository to learn into (default: the current directory's)",
-    "run-id": "id for the branch learn-local-<id> (default: derived from the session files)",
+    "run-id": "id in the branch name learn-<issue>-<id> (default: $GITHUB_RUN_ID or a local id)",
+    "force": "learn again even if the plan says it was already learned",
     "engine": "auto | offline  (auto picks the best engine available)",
     "model": "model for the Claude engine",
     "token-budget": "digest chunk size in tokens (default 20000)",
     "trunk": "branch to start from (default: detected)",
-    "push": "push the learn branch to origin after committing",
+    "push": "push the learn branch to origin (default: on with --issue, off without)",
     "dry-run": "show the diff; commit nothing and leave branch and tree as they are",
+    "reason": "why the run failed, recorded as learn_error on the plan",
     "out": "folder for the digest (default: .learn/digest)",
 }
+TARGET = ("issue", "session", "repo", "run-id")
 
 
 def _help(*names: str) -> dict[str, str]:
@@ -51,70 +55,87 @@ def _errors(out: Output) -> Iterator[None]:
 
 
 def _step(
-    fn: Callable[..., Any],
-    cli: dict[str, Any],
-    session: list[str],
-    run_id: str | None,
-    **kwargs: Any,
+    fn: Callable[..., Any], where: dict[str, Any], cli: dict[str, Any] | None = None, **kwargs: Any
 ) -> None:
-    """Open the repository, resolve settings and run one step, mapping expected failures."""
+    """Open the repository, resolve settings and run one step, mapping expected failures.
+
+    With an issue, a failure is also recorded on the plan (``learn_status: failed``).
+    """
     out = Output()
     with _errors(out):
-        git = steps.open_git(Path(cli.pop("repo")).resolve())
-        settings = config.load(git.repo, cli)
-        target = steps.Target(git.repo, tuple(Path(s).resolve() for s in session), run_id or None)
-        fn(target, settings, out, git, **kwargs)
+        git = steps.open_git(Path(where["repo"]).resolve())
+        issue = plan.parse_issue_number(where["issue"]) if where.get("issue") else None
+        target = steps.Target(
+            git.repo,
+            issue=issue,
+            sessions=tuple(Path(s).resolve() for s in where.get("session") or ()),
+            run_id=where.get("run_id") or None,
+            force=bool(where.get("force")),
+        )
+        settings = config.load(git.repo, cli or {})
+        deps = steps.Deps(settings, out, git, steps.github_factory(git))
+        try:
+            fn(target, deps, **kwargs)
+        except LearnError as exc:
+            steps.failure_guard(target, deps, exc)
+            raise
 
 
-@task(iterable=["session"], help=_help("session", "repo", "run-id", "trunk"))
+@task(iterable=["session"], help=_help(*TARGET, "force", "trunk"))
 def checkout_branch(
-    c: Context, session: list[str], repo: str = ".", run_id: str = "", trunk: str = ""
+    c: Context,
+    issue: str = "",
+    session: list[str] | None = None,
+    repo: str = ".",
+    run_id: str = "",
+    force: bool = False,
+    trunk: str = "",
 ) -> None:
-    """Create the learn branch from the trunk, in a worktree of its own."""
-    _step(steps.checkout_branch, {"repo": repo, "trunk": trunk or None}, session, run_id)
+    """Validate, read the plan, create learn-<issue>-<run id> from the trunk (own worktree)."""
+    where = {"issue": issue, "session": session, "repo": repo, "run_id": run_id, "force": force}
+    _step(steps.checkout_branch, where, {"trunk": trunk or None})
 
 
-@task(
-    iterable=["session"], help=_help("session", "repo", "run-id", "engine", "model", "token-budget")
-)
+@task(iterable=["session"], help=_help(*TARGET, "engine", "model", "token-budget"))
 def run_learn(
     c: Context,
-    session: list[str],
+    issue: str = "",
+    session: list[str] | None = None,
     repo: str = ".",
     run_id: str = "",
     engine: str = "",
     model: str = "",
     token_budget: int = 0,
 ) -> None:
-    """Digest the session(s), run the learn engine, validate what it wrote."""
-    cli = {
-        "repo": repo,
-        "engine": engine or None,
-        "model": model or None,
-        "token_budget": token_budget or None,
-    }
-    _step(steps.run_learn, cli, session, run_id)
+    """Download and digest the session(s), run the learn engine, validate what it wrote."""
+    where = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
+    cli = {"engine": engine or None, "model": model or None, "token_budget": token_budget or None}
+    _step(steps.run_learn, where, cli)
 
 
-@task(iterable=["session"], help=_help("session", "repo", "run-id", "dry-run", "push"))
+@task(iterable=["session"], help=_help(*TARGET, "dry-run", "push"))
 def publish(
     c: Context,
-    session: list[str],
+    issue: str = "",
+    session: list[str] | None = None,
     repo: str = ".",
     run_id: str = "",
     dry_run: bool = False,
     push: bool = False,
 ) -> None:
-    """Commit docs/learned/** on the learn branch (or clean up when nothing changed)."""
-    _step(steps.publish, {"repo": repo, "push": push or None}, session, run_id, dry_run=dry_run)
+    """Commit docs/learned/**, push, open/update the draft PR — or comment when nothing changed."""
+    where = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
+    _step(steps.publish, where, {"push": push or None}, dry_run=dry_run)
 
 
-@task(iterable=["session"], help=_help(*(k for k in HELP if k != "out")))
+@task(iterable=["session"], help=_help(*(k for k in HELP if k not in ("out", "reason"))))
 def learn(
     c: Context,
-    session: list[str],
+    issue: str = "",
+    session: list[str] | None = None,
     repo: str = ".",
     run_id: str = "",
+    force: bool = False,
     engine: str = "",
     model: str = "",
     token_budget: int = 0,
@@ -123,11 +144,24 @@ def learn(
     push: bool = False,
 ) -> None:
     """checkout-branch, run-learn and publish, in order: what people run locally."""
-    checkout_branch(c, session, repo=repo, run_id=run_id, trunk=trunk)
-    run_learn(
-        c, session, repo=repo, run_id=run_id, engine=engine, model=model, token_budget=token_budget
-    )
-    publish(c, session, repo=repo, run_id=run_id, dry_run=dry_run, push=push)
+    where: dict[str, Any] = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
+    checkout_branch(c, force=force, trunk=trunk, **where)
+    run_learn(c, engine=engine, model=model, token_budget=token_budget, **where)
+    publish(c, dry_run=dry_run, push=push, **where)
+
+
+@task(iterable=["session"], help=_help(*TARGET, "reason"))
+def mark_failed(
+    c: Context,
+    issue: str = "",
+    session: list[str] | None = None,
+    repo: str = ".",
+    run_id: str = "",
+    reason: str = "the workflow failed or was cancelled",
+) -> None:
+    """Record learn_status: failed and remove a half-made branch (the workflow's last step)."""
+    where = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
+    _step(steps.mark_failed, where, reason=reason)
 
 
 @task(
@@ -148,4 +182,4 @@ def digest(c: Context, path: str, out: str = ".learn/digest", token_budget: int 
             output.info(f"  {chunk}")
 
 
-ns = Collection(checkout_branch, run_learn, publish, learn, digest)
+ns = Collection(checkout_branch, run_learn, publish, learn, mark_failed, digest)

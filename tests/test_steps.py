@@ -21,17 +21,22 @@ def setup(
     tmp_path: Path, example: Path = EXAMPLE
 ) -> tuple[steps.Target, FakeGit, Output, io.StringIO]:
     buf = io.StringIO()
-    return steps.Target(tmp_path, (example,)), FakeGit(tmp_path), Output(buf, actions=False), buf
+    target = steps.Target(tmp_path, sessions=(example,))
+    return target, FakeGit(tmp_path), Output(buf, actions=False), buf
+
+
+def deps(out: Output, git: FakeGit, settings: Settings | None = None) -> steps.Deps:
+    return steps.Deps(settings or Settings(engine="offline"), out, git, env={})
 
 
 def test_checkout_then_learn_then_publish(tmp_path: Path) -> None:
     target, git, out, buf = setup(tmp_path)
-    run = steps.checkout_branch(target, Settings(), out, git)
+    run = steps.checkout_branch(target, deps(out, git, Settings()))
     assert run.branch.startswith("learn-local-") and run.worktree.is_dir()
     assert ("ignore_locally", ("/.learn/",)) in git.calls
-    run = steps.run_learn(target, Settings(engine="offline"), out, git)
+    run = steps.run_learn(target, deps(out, git, Settings(engine="offline")))
     assert run.status == "learned" and "docs/learned/index.md" in run.docs
-    run = steps.publish(target, Settings(), out, git)
+    run = steps.publish(target, deps(out, git, Settings()))
     commit = next(args for name, args in git.calls if name == "commit")
     assert commit[0] == ["docs/learned"]
     assert run.status == "published" and not git.pushed
@@ -40,37 +45,41 @@ def test_checkout_then_learn_then_publish(tmp_path: Path) -> None:
 
 def test_engine_writing_outside_docs_fails_and_nothing_is_committed(tmp_path: Path) -> None:
     target, git, out, _ = setup(tmp_path)
-    run = steps.checkout_branch(target, Settings(), out, git)
+    run = steps.checkout_branch(target, deps(out, git, Settings()))
     (run.worktree / "README.md").write_text("pwned")
     with pytest.raises(PathViolation, match=r"README\.md"):
-        steps.run_learn(target, Settings(engine="offline"), out, git)
+        steps.run_learn(target, deps(out, git, Settings(engine="offline")))
     with pytest.raises(PathViolation):
-        steps.publish(target, Settings(), out, git)
+        steps.publish(target, deps(out, git, Settings()))
     assert not any(name == "commit" for name, _ in git.calls)
 
 
 def test_push_failure_keeps_the_commit(tmp_path: Path) -> None:
     target, git, out, _ = setup(tmp_path)
     git.fail["push"] = GitError("git push failed: rejected")
-    steps.checkout_branch(target, Settings(), out, git)
-    steps.run_learn(target, Settings(engine="offline"), out, git)
+    steps.checkout_branch(target, deps(out, git, Settings()))
+    steps.run_learn(target, deps(out, git, Settings(engine="offline")))
     with pytest.raises(GitError, match="rejected"):
-        steps.publish(target, Settings(push=True), out, git)
+        steps.publish(target, deps(out, git, Settings(push=True)))
     run = state.load(tmp_path, target.key())
-    assert run.commit and run.status == "published"  # the docs are committed on the branch
+    assert run.commit and not run.pushed  # the docs are committed on the branch, not lost
+    del git.fail["push"]
+    run = steps.publish(target, deps(out, git, Settings(push=True)))  # a re-run completes
+    assert run.pushed and run.status == "published" and git.pushed == [run.branch]
+    assert sum(name == "commit" for name, _ in git.calls) == 1
 
 
 def test_nothing_to_learn_removes_the_empty_branch(tmp_path: Path) -> None:
     target, git, out, buf = setup(tmp_path, EXAMPLES / "nothing-to-learn.jsonl")
-    run = steps.checkout_branch(target, Settings(), out, git)
-    steps.run_learn(target, Settings(engine="offline"), out, git)
-    steps.publish(target, Settings(), out, git)
+    run = steps.checkout_branch(target, deps(out, git, Settings()))
+    steps.run_learn(target, deps(out, git, Settings(engine="offline")))
+    steps.publish(target, deps(out, git, Settings()))
     assert run.branch not in git.branches and "removed the empty branch" in buf.getvalue()
 
 
 def test_tasks_need_a_session_and_a_started_run(tmp_path: Path) -> None:
     _, git, out, _ = setup(tmp_path)
-    with pytest.raises(UsageError, match="pass --session"):
-        steps.checkout_branch(steps.Target(tmp_path), Settings(), out, git)
+    with pytest.raises(UsageError, match="pass --issue N or --session"):
+        steps.checkout_branch(steps.Target(tmp_path), deps(out, git, Settings()))
     with pytest.raises(UsageError, match="run `invoke checkout-branch`"):
-        steps.run_learn(steps.Target(tmp_path, (EXAMPLE,)), Settings(), out, git)
+        steps.run_learn(steps.Target(tmp_path, sessions=(EXAMPLE,)), deps(out, git))

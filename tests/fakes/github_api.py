@@ -418,6 +418,7 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     after: bool = False
+    skip: int = 0  # let this many matching requests through before failing
     hits: int = 0  # how many requests it has failed so far
 
     @property
@@ -751,6 +752,7 @@ class FakeGitHub:
         delay: float = 0.0,
         drop: bool = False,
         after: bool = False,
+        skip: int = 0,
     ) -> Fault:
         """Make the next ``times`` requests (``None``: all) whose method is ``method``
         (``None``/``"*"``: any) and whose path matches ``path_regex`` (``re.search`` on the
@@ -763,6 +765,7 @@ class FakeGitHub:
         ``drop``: close the connection without any response.
         ``after``: apply the request's effect first (create the comment/PR, edit the body...)
         and only then fail/delay/drop - the write happened but the response was lost.
+        ``skip``: let that many matching requests through first (fail the n-th occurrence).
         Rules are tried in order; the first active match is used.
         """
         fault = Fault(
@@ -775,6 +778,7 @@ class FakeGitHub:
             delay=delay,
             drop=drop,
             after=after,
+            skip=skip,
         )
         with self.lock:
             self.faults.append(fault)
@@ -844,6 +848,9 @@ class FakeGitHub:
         with self.lock:
             for f in self.faults:
                 if f.active and f.matches(method, path):
+                    if f.skip > 0:
+                        f.skip -= 1
+                        continue
                     f.hits += 1
                     return f
         return None
