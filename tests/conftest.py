@@ -142,3 +142,14 @@ def tool_result(
         "is_error": is_error,
     }
     return user([block], uuid)
+
+
+@pytest.fixture(scope="session")
+def claude_bin() -> Path:
+    """The real Claude Code CLI (pinned), installed with npm on first use; skipped without npm."""
+    from tests.fakes.claude_cli import default_cache_dir, install_claude_cli
+
+    inst = install_claude_cli(default_cache_dir())
+    if inst.path is None:
+        pytest.skip(f"Claude Code CLI unavailable: {inst.reason}")
+    return inst.path

@@ -30,9 +30,7 @@ from tests.fakes.anthropic_api import (
 )
 from tests.fakes.claude_cli import (
     claude_env,
-    default_cache_dir,
     find_transcript,
-    install_claude_cli,
     project_dir,
 )
 
@@ -297,14 +295,6 @@ LEARN_FLAGS = [
     "--allowedTools",
     LEARN_ALLOWED,
 ]
-
-
-@pytest.fixture(scope="session")
-def claude_bin() -> Path:
-    inst = install_claude_cli(default_cache_dir())
-    if inst.path is None:
-        pytest.skip(f"Claude Code CLI unavailable: {inst.reason}")
-    return inst.path
 
 
 @dataclass
