@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -12,6 +13,8 @@ from typing import Any
 from learn.errors import UsageError
 
 DEFAULT_MODEL = "claude-haiku-4-5"
+# A Claude model id (claude-haiku-4-5, claude-3-5-haiku-20241022, ...) or a CLI alias.
+MODEL_RE = re.compile(r"(claude-[a-z0-9]+(?:[.-][a-z0-9]+)*|haiku|sonnet|opus)(\[1m\])?")
 ENGINES = ("auto", "offline", "claude")
 
 
@@ -22,6 +25,7 @@ class Settings:
     token_budget: int = 20_000
     timeout: int = 900  # seconds the engine may run
     artifact_cap_mb: int = 1024  # largest session artifact downloaded and extracted
+    skip_permissions: bool = False  # claude --dangerously-skip-permissions (not recommended)
     push: bool | None = None  # None: push in issue mode, not in local mode
     bot_name: str = "learn-async[bot]"
     bot_email: str = "learn-async@users.noreply.github.com"
@@ -91,6 +95,13 @@ def load(
         raise UsageError(
             f"unknown engine {settings.engine!r}", fix=f"use one of {', '.join(ENGINES)}"
         )
+    if not MODEL_RE.fullmatch(settings.model):
+        raise UsageError(
+            f"{settings.model!r} is not a Claude model id",
+            fix=f"use e.g. {DEFAULT_MODEL}, or an alias: haiku, sonnet, opus",
+        )
+    if settings.timeout < 1:
+        raise UsageError("timeout must be at least 1 second")
     if settings.token_budget < 1_000:
         raise UsageError("token budget must be at least 1000 tokens")
     return settings

@@ -118,16 +118,26 @@ def discover(paths: list[Path]) -> list[SessionFile]:
     return result
 
 
-def encode_project_dir(cwd: Path) -> str:
-    """Claude Code's directory name for a project: the cwd with / \\ . : turned into '-'."""
-    return re.sub(r"[/\\.:]", "-", str(cwd))
+def encode_project_dir(cwd: Path) -> list[str]:
+    """Claude Code's directory names for a project, newest scheme first.
+
+    2.1.x turns every non-alphanumeric character into '-'; older versions only / \\ . and :.
+    """
+    text = str(cwd)
+    return list(dict.fromkeys([re.sub(r"[^a-zA-Z0-9]", "-", text), re.sub(r"[/\\.:]", "-", text)]))
 
 
 def newest_local_session(repo: Path, claude_home: Path | None = None) -> Path:
     """The newest main transcript Claude Code wrote for ``repo`` on this machine."""
     base = claude_home or Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
-    project = base / "projects" / encode_project_dir(repo.resolve())
-    candidates = [p for p in project.glob("*.jsonl") if not _is_agent_file(p)]
+    names = encode_project_dir(repo.resolve())
+    project = base / "projects" / names[0]
+    candidates = [
+        p
+        for name in names
+        for p in (base / "projects" / name).glob("*.jsonl")
+        if not _is_agent_file(p)
+    ]
     if not candidates:
         raise TranscriptError(
             f"no local Claude Code session for {repo} (looked in {project})",

@@ -346,7 +346,7 @@ def run_learn(target: Target, deps: Deps) -> RunState:
         run.save()
         deps.out.ok("nothing to learn: the session has no user prompt (empty or summary-only)")
         return run
-    engine, why = select(deps.settings)
+    engine, why = select(deps.settings, deps.out, deps.env)
     deps.out.info(f"engine: {why}")
     job = EngineJob(
         digest_dir=run.digest_dir,

@@ -28,13 +28,16 @@ HELP = {
     "repo": "the git repository to learn into (default: the current directory's)",
     "run-id": "id in the branch name learn-<issue>-<id> (default: $GITHUB_RUN_ID or a local id)",
     "force": "learn again even if the plan says it was already learned",
-    "engine": "auto | offline  (auto picks the best engine available)",
+    "engine": "auto | claude | offline  (auto: claude when the CLI and credentials are there)",
     "model": "model for the Claude engine",
     "token-budget": "digest chunk size in tokens (default 20000)",
     "trunk": "branch to start from (default: detected)",
     "push": "push the learn branch to origin (default: on with --issue, off without)",
     "dry-run": "show the diff; commit nothing and leave branch and tree as they are",
     "reason": "why the run failed, recorded as learn_error on the plan",
+    "timeout": "seconds the learn engine may run (default 900)",
+    "dangerously-skip-permissions": "run claude unconfined (NOT recommended: the transcript is "
+    "untrusted); our own path check still applies",
     "out": "folder for the digest (default: .learn/digest)",
 }
 TARGET = ("issue", "session", "repo", "run-id")
@@ -96,7 +99,10 @@ def checkout_branch(
     _step(steps.checkout_branch, where, {"trunk": trunk or None})
 
 
-@task(iterable=["session"], help=_help(*TARGET, "engine", "model", "token-budget"))
+ENGINE = ("engine", "model", "token-budget", "timeout", "dangerously-skip-permissions")
+
+
+@task(iterable=["session"], help=_help(*TARGET, *ENGINE))
 def run_learn(
     c: Context,
     issue: str = "",
@@ -106,10 +112,18 @@ def run_learn(
     engine: str = "",
     model: str = "",
     token_budget: int = 0,
+    timeout: int = 0,
+    dangerously_skip_permissions: bool = False,
 ) -> None:
     """Download and digest the session(s), run the learn engine, validate what it wrote."""
     where = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
-    cli = {"engine": engine or None, "model": model or None, "token_budget": token_budget or None}
+    cli = {
+        "engine": engine or None,
+        "model": model or None,
+        "token_budget": token_budget or None,
+        "timeout": timeout or None,
+        "skip_permissions": dangerously_skip_permissions or None,
+    }
     _step(steps.run_learn, where, cli)
 
 
@@ -139,6 +153,8 @@ def learn(
     engine: str = "",
     model: str = "",
     token_budget: int = 0,
+    timeout: int = 0,
+    dangerously_skip_permissions: bool = False,
     trunk: str = "",
     dry_run: bool = False,
     push: bool = False,
@@ -146,7 +162,15 @@ def learn(
     """checkout-branch, run-learn and publish, in order: what people run locally."""
     where: dict[str, Any] = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
     checkout_branch(c, force=force, trunk=trunk, **where)
-    run_learn(c, engine=engine, model=model, token_budget=token_budget, **where)
+    run_learn(
+        c,
+        engine=engine,
+        model=model,
+        token_budget=token_budget,
+        timeout=timeout,
+        dangerously_skip_permissions=dangerously_skip_permissions,
+        **where,
+    )
     publish(c, dry_run=dry_run, push=push, **where)
 
 

@@ -89,7 +89,14 @@ def invoke(tmp_path: Path) -> Callable[..., Done]:
             capture_output=True,
             text=True,
             timeout=120,
-            env={**os.environ, **GIT_ENV, "NO_COLOR": "1", "GITHUB_ACTIONS": "", **(env or {})},
+            env={
+                **os.environ,
+                **GIT_ENV,
+                "NO_COLOR": "1",
+                "GITHUB_ACTIONS": "",
+                "LEARN_CLAUDE_BIN": "/nonexistent/claude",
+                **(env or {}),
+            },
         )
         return Done(proc.returncode, proc.stdout, proc.stderr)
 

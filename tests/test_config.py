@@ -17,11 +17,11 @@ def test_defaults(tmp_path: Path) -> None:
 
 def test_precedence(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.learn]\nmodel = "from-toml"\ntoken-budget = 5000\nengine = "offline"\n'
+        '[tool.learn]\nmodel = "claude-from-toml"\ntoken-budget = 5000\nengine = "offline"\n'
     )
-    env = {"LEARN_MODEL": "from-env", "LEARN_TOKEN_BUDGET": "6000"}
-    s = load(tmp_path, {"model": "from-cli", "token_budget": None}, env=env)
-    assert (s.model, s.token_budget, s.engine) == ("from-cli", 6000, "offline")
+    env = {"LEARN_MODEL": "claude-from-env", "LEARN_TOKEN_BUDGET": "6000"}
+    s = load(tmp_path, {"model": "claude-from-cli", "token_budget": None}, env=env)
+    assert (s.model, s.token_budget, s.engine) == ("claude-from-cli", 6000, "offline")
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ def test_learn_end_to_end_and_again(repo: Repo, invoke: Invoke) -> None:
     (repo.path / "app.py").write_text("print('work in progress')\n")  # a person's dirty tree
     done = invoke("learn", "--session", FIX, "--repo", str(repo.path))
     assert done.code == 0, done.text
+    assert "engine: offline engine (auto: no `claude` CLI on PATH)" in done.out
     branch = only_branch(repo)
     assert branch.startswith("learn-local-")
     assert repo.git("status", "--porcelain") == " M app.py\n"  # untouched; .learn/ is ignored

@@ -183,14 +183,17 @@ def test_discover_errors(tmp_path: Path) -> None:
 def test_newest_local_session(tmp_path: Path) -> None:
     repo = tmp_path / "my.repo"
     repo.mkdir()
-    project = tmp_path / "claude" / "projects" / encode_project_dir(repo.resolve())
+    project = tmp_path / "claude" / "projects" / encode_project_dir(repo.resolve())[1]
     old = write_jsonl(project / "old.jsonl", [user("a", "1")])
     new = write_jsonl(project / "new.jsonl", [user("b", "2")])
     import os
 
     os.utime(old, (1, 1))
     assert newest_local_session(repo, tmp_path / "claude") == new
-    assert "-my-repo" in encode_project_dir(repo)
+    assert encode_project_dir(Path("/home/me/my.repo_x")) == [
+        "-home-me-my-repo-x",
+        "-home-me-my-repo_x",
+    ]
     with pytest.raises(TranscriptError, match="no local Claude Code session"):
         newest_local_session(tmp_path, tmp_path / "claude")
 

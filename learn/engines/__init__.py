@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from learn.config import Settings
+from learn.console import Output
 
 DOCS_DIR = "docs/learned"
 
@@ -41,17 +44,27 @@ class Engine(Protocol):
     def run(self, job: EngineJob) -> EngineResult: ...
 
 
-def select(settings: Settings) -> tuple[Engine, str]:
+def select(
+    settings: Settings, out: Output, env: Mapping[str, str] | None = None
+) -> tuple[Engine, str]:
     """The engine to use and why it was picked (printed, so nobody wonders)."""
+    from learn.engines.claude import ClaudeEngine, find_cli, has_credentials
     from learn.engines.offline import OfflineEngine
 
+    env = dict(os.environ if env is None else env)
     if settings.engine == "offline":
         return OfflineEngine(), "offline engine (--engine offline)"
     if settings.engine == "claude":
-        from learn.errors import UsageError
-
-        raise UsageError(
-            "the claude engine is not available in this version",
-            fix="use --engine offline (or auto)",
+        return ClaudeEngine(
+            settings, out, env
+        ), f"claude engine, model {settings.model} (--engine claude)"
+    if find_cli(env) is None:
+        return OfflineEngine(), "offline engine (auto: no `claude` CLI on PATH)"
+    if not has_credentials(env):
+        return (
+            OfflineEngine(),
+            "offline engine (auto: no ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN)",
         )
-    return OfflineEngine(), "offline engine (auto: the Claude Code engine is not configured here)"
+    return ClaudeEngine(
+        settings, out, env
+    ), f"claude engine, model {settings.model} (auto: CLI and credentials found)"

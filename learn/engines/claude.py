@@ -1,0 +1,198 @@
+"""The Claude Code engine: the real ``claude`` CLI in headless mode, confined by its own
+permission system.
+
+``--permission-mode dontAsk`` with ``--tools`` (what the model is offered) and scoped
+``--allowedTools`` rules runs without prompts and refuses a shell, the web, and any write outside
+``docs/learned/`` — the refusals are listed in the final ``result`` line, which we read: a run in
+which every tool was denied still exits 0. ``--dangerously-skip-permissions`` (what the seed plan
+used) is available only behind an explicit setting. The stream is parsed live for progress, and
+our own code validates whatever the model wrote afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections import deque
+from importlib import resources
+from pathlib import Path
+
+import orjson
+import sh
+
+from learn.config import Settings
+from learn.console import Output
+from learn.engines import DOCS_DIR, EngineJob, EngineResult
+from learn.engines.stream import StreamState
+from learn.errors import EngineError, UsageError
+
+TOOLS = "Read,Write,Edit,Glob,Grep"
+ALLOWED = f"Read,Glob,Grep,Write({DOCS_DIR}/**),Edit({DOCS_DIR}/**)"
+CREDENTIAL_VARS = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")
+
+
+def find_cli(env: dict[str, str]) -> str | None:
+    explicit = env.get("LEARN_CLAUDE_BIN")
+    if explicit:
+        return explicit if Path(explicit).is_file() else None
+    return shutil.which("claude", path=env.get("PATH"))
+
+
+def has_credentials(env: dict[str, str]) -> bool:
+    return any(env.get(name) for name in CREDENTIAL_VARS)
+
+
+def load_prompt() -> str:
+    return resources.files("learn").joinpath("prompts/learn.md").read_text(encoding="utf-8")
+
+
+def build_prompt(job: EngineJob) -> str:
+    chunks = sorted(job.digest_dir.glob("digest-*.md"))
+    source = (
+        f"The plan issue #{job.issue}: “{job.title}”."
+        if job.issue is not None
+        else "A local session (no plan issue)."
+    )
+    return load_prompt().format(
+        source=source,
+        chunks="\n".join(f"- `{p}`" for p in chunks),
+        issue=job.issue if job.issue is not None else "null",
+        sessions=", ".join(job.sessions),
+        today=job.today,
+    )
+
+
+def command(binary: str, job: EngineJob, settings: Settings) -> list[str]:
+    args = [
+        binary,
+        "-p",
+        build_prompt(job),
+        "--verbose",
+        "--output-format",
+        "stream-json",
+        "--model",
+        settings.model,
+        "--add-dir",
+        str(job.digest_dir),
+    ]
+    if settings.skip_permissions:
+        return [*args, "--dangerously-skip-permissions"]
+    return [*args, "--permission-mode", "dontAsk", f"--tools={TOOLS}", f"--allowedTools={ALLOWED}"]
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+class ClaudeEngine:
+    name = "claude"
+
+    def __init__(self, settings: Settings, out: Output, env: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.out = out
+        self.env = dict(os.environ if env is None else env)
+
+    def run(self, job: EngineJob) -> EngineResult:
+        binary = find_cli(self.env)
+        if binary is None:
+            raise UsageError(
+                "the Claude Code CLI (`claude`) is not installed",
+                fix="npm install -g @anthropic-ai/claude-code, or use --engine offline",
+            )
+        if not has_credentials(self.env):
+            raise UsageError(
+                "no Claude credentials", fix="set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN"
+            )
+        argv = command(binary, job, self.settings)
+        env = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **self.env}
+        if self.settings.skip_permissions:
+            env["IS_SANDBOX"] = "1"
+        job.docs_root.mkdir(parents=True, exist_ok=True)
+        before = _snapshot(job.docs_root)
+        stream = self._run(argv, env, job)
+        after = _snapshot(job.docs_root)
+        changed = sorted(p for p in after if before.get(p) != after[p])
+        return self._outcome(stream, job, [f"{DOCS_DIR}/{p}" for p in changed])
+
+    def _run(self, argv: list[str], env: dict[str, str], job: EngineJob) -> StreamState:
+        stream = StreamState()
+        stderr: deque[str] = deque(maxlen=20)
+        lock = threading.Lock()
+        log = (job.run_dir / "engine.jsonl").open("w", encoding="utf-8")
+        turns_reported = 0
+
+        def on_line(line: str) -> None:
+            nonlocal turns_reported
+            with lock:
+                log.write(line if line.endswith("\n") else line + "\n")
+                stream.feed(line)
+                if stream.turns != turns_reported:
+                    turns_reported = stream.turns
+                    self.out.info(f"  claude: {stream.progress()}")
+
+        self.out.info(f"claude: model {self.settings.model}, timeout {self.settings.timeout}s")
+        try:
+            proc = sh.Command(argv[0])(
+                *argv[1:],
+                _cwd=str(job.worktree),
+                _env=env,
+                _out=on_line,
+                _err=stderr.append,
+                _bg=True,
+                _ok_code=list(range(256)),
+                _in=os.devnull,
+            )
+            try:
+                proc.wait(timeout=self.settings.timeout)
+            except sh.TimeoutException:
+                proc.kill()
+                raise EngineError(
+                    f"the Claude engine timed out after {self.settings.timeout}s "
+                    f"({stream.progress()})",
+                    fix="raise LEARN_TIMEOUT or check the API's health",
+                ) from None
+        finally:
+            log.close()
+        code = proc.exit_code
+        if code != 0 or stream.is_error:
+            why = stream.message or "".join(stderr).strip().splitlines()[-1:] or ["no output"]
+            text = why if isinstance(why, str) else why[0]
+            raise EngineError(f"the Claude engine failed (exit {code}): {text.strip()[:300]}")
+        if not stream.finished:
+            raise EngineError(
+                "the Claude engine ended without a result line (malformed or cut-off stream; "
+                f"{stream.malformed} unreadable line(s))"
+            )
+        if stream.num_turns == 0:
+            raise EngineError(
+                "the Claude engine made no turn", fix="check the model name and the API"
+            )
+        return stream
+
+    def _outcome(self, stream: StreamState, job: EngineJob, written: list[str]) -> EngineResult:
+        for denial in stream.denials:
+            self.out.warn(f"refused by the CLI: {denial.tool} {denial.target}")
+        if stream.denials and not written:
+            shown = "; ".join(f"{d.tool} {d.target}" for d in stream.denials[:5])
+            raise EngineError(f"the model's actions were refused and it wrote no doc: {shown}")
+        usage = stream.usage
+        summary = (
+            f"claude: {stream.num_turns} turn(s), ${stream.cost_usd:.4f}, "
+            f"{usage.get('input_tokens', 0):,} in / {usage.get('output_tokens', 0):,} out tokens, "
+            f"{len(stream.denials)} refusal(s); {stream.message.strip()[:200]}"
+        )
+        report = {
+            "engine": self.name,
+            "model": self.settings.model,
+            "turns": stream.num_turns,
+            "cost_usd": stream.cost_usd,
+            "usage": usage,
+            "tools_used": dict(stream.tools_used),
+            "denials": [{"tool": d.tool, "target": d.target} for d in stream.denials],
+            "result": stream.message,
+        }
+        (job.run_dir / "engine-report.json").write_bytes(
+            orjson.dumps(report, option=orjson.OPT_INDENT_2)
+        )
+        return EngineResult(self.name, written, summary)
