@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -37,6 +39,19 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    adopter = Path(session.create_tmp()) / "adopter" / ".github" / "workflows"
+    adopter.mkdir(parents=True, exist_ok=True)
+    session.run("python", "-m", "learn.workflow", "adopter", str(adopter / "learn-async.yml"))
+    for folder in (".github/workflows", str(adopter)):
+        session.run("zizmor", "--offline", folder)
+        session.run("actionlint", *sorted(str(p) for p in Path(folder).glob("*.yml")))
+
+
+@nox.session(python=PYTHON, default=False)
+def workflow(session: nox.Session) -> None:
+    """Re-render .github/workflows/learn-async.yml from learn/templates/learn-async.yml."""
+    install_project(session)
+    session.run("python", "-m", "learn.workflow", "self", ".github/workflows/learn-async.yml")
 
 
 @nox.session(python=PYTHON)

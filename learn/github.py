@@ -398,6 +398,56 @@ class GitHub:
         return pr
 
 
+@dataclass(frozen=True, slots=True)
+class WorkflowRun:
+    id: int
+    title: str
+    status: str  # queued | in_progress | completed | ...
+    conclusion: str  # success | failure | cancelled | "" while running
+    url: str
+
+
+def _run_of(run: Any) -> WorkflowRun:
+    title = getattr(run, "display_title", None) or run.name or ""
+    return WorkflowRun(
+        int(run.id),
+        str(title),
+        str(run.status or ""),
+        str(run.conclusion or ""),
+        str(run.html_url or ""),
+    )
+
+
+class Dispatcher:
+    """Workflow dispatch and run discovery (``invoke dispatch``), over the same client."""
+
+    def __init__(self, gh: GitHub) -> None:
+        self.gh = gh
+
+    def dispatch(self, workflow: str, ref: str, inputs: dict[str, str]) -> None:
+        with self.gh._errors(f"dispatching {workflow}"):
+            ok = self.gh.repo.get_workflow(workflow).create_dispatch(ref=ref, inputs=inputs)
+        if not ok:
+            raise GitHubError(f"GitHub refused to dispatch {workflow} on {ref}")
+
+    def find_run(self, workflow: str, marker: str, since: dt.datetime) -> WorkflowRun | None:
+        """The dispatched run whose title carries ``marker`` (created at or after ``since``)."""
+        created = f">={since.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+        with self.gh._errors(f"listing the runs of {workflow}"):
+            runs = self.gh.repo.get_workflow(workflow).get_runs(
+                event="workflow_dispatch", created=created
+            )
+            for run in runs:
+                found = _run_of(run)
+                if marker in found.title:
+                    return found
+        return None
+
+    def run(self, run_id: int) -> WorkflowRun:
+        with self.gh._errors(f"reading workflow run {run_id}"):
+            return _run_of(self.gh.repo.get_workflow_run(run_id))
+
+
 def _transient(exc: GitHubError) -> bool:
     text = exc.message
     return "cannot reach GitHub" in text or any(f"answered {code}" in text for code in _TRANSIENT)

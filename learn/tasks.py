@@ -16,10 +16,14 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from learn import config, plan, steps
+from learn import config, plan, steps, workflow
 from learn.console import Output
 from learn.digest import DigestOptions, build_digest
+from learn.dispatch import Request
+from learn.dispatch import dispatch as run_dispatch
 from learn.errors import LearnError, UsageError
+from learn.github import GitHub
+from learn.github import Settings as GitHubSettings
 from learn.sessions import discover
 
 HELP = {
@@ -39,6 +43,9 @@ HELP = {
     "dangerously-skip-permissions": "run claude unconfined (NOT recommended: the transcript is "
     "untrusted); our own path check still applies",
     "out": "folder for the digest (default: .learn/digest)",
+    "spec": "pip requirement the workflow installs (default: this exact version)",
+    "wait": "follow the run to completion and report the PR or comment it produced",
+    "ref": "branch to run the workflow on (default: the repository's default branch)",
 }
 TARGET = ("issue", "session", "repo", "run-id")
 
@@ -142,7 +149,7 @@ def publish(
     _step(steps.publish, where, {"push": push or None}, dry_run=dry_run)
 
 
-@task(iterable=["session"], help=_help(*(k for k in HELP if k not in ("out", "reason"))))
+@task(iterable=["session"], help=_help(*TARGET, "force", *ENGINE, "trunk", "dry-run", "push"))
 def learn(
     c: Context,
     issue: str = "",
@@ -206,4 +213,50 @@ def digest(c: Context, path: str, out: str = ".learn/digest", token_budget: int 
             output.info(f"  {chunk}")
 
 
-ns = Collection(checkout_branch, run_learn, publish, learn, mark_failed, digest)
+@task(help=_help("repo", "spec", "force"))
+def init(c: Context, repo: str = ".", spec: str = "", force: bool = False) -> None:
+    """Install the learn-async workflow (and the .learn/ ignore entry) into a repository."""
+    out = Output()
+    with _errors(out):
+        root = steps.open_git(Path(repo).resolve()).repo
+        changed = workflow.init(root, spec or None, force=force)
+        for path in changed:
+            out.ok(f"wrote {path.relative_to(root)}")
+        if not changed:
+            out.ok("already up to date")
+        out.info(
+            "next: commit these files, add the ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN) "
+            "secret, and enable 'Allow GitHub Actions to create and approve pull requests'"
+        )
+
+
+@task(help=_help("issue", "repo", "ref", "model", "engine", "wait"))
+def dispatch(
+    c: Context,
+    issue: str = "",
+    repo: str = ".",
+    ref: str = "",
+    model: str = "",
+    engine: str = "",
+    wait: bool = False,
+) -> None:
+    """Start the learn-async workflow for a plan issue (and with --wait, follow it)."""
+    out = Output()
+    with _errors(out):
+        if not issue:
+            raise UsageError("which plan?", fix="pass --issue N")
+        git = steps.open_git(Path(repo).resolve())
+        number = plan.parse_issue_number(issue)
+        settings = config.load(git.repo, {"model": model or None, "engine": engine or None})
+        gh = GitHub(GitHubSettings.from_env(git.remote_url()))
+        request = Request(
+            issue=number,
+            ref=ref or gh.default_branch(),
+            model=settings.model if model else None,
+            engine=engine or None,
+            wait=wait,
+        )
+        run_dispatch(gh, request, out)
+
+
+ns = Collection(checkout_branch, run_learn, publish, learn, mark_failed, digest, init, dispatch)
