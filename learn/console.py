@@ -22,6 +22,10 @@ class Output:
         self.stream = stream or sys.stdout
         self.actions = in_actions() if actions is None else actions
         self.console = Console(file=self.stream, highlight=False, soft_wrap=True)
+        # Problems go to stderr on a terminal; a given stream (tests) gets everything.
+        self.err_console = (
+            self.console if stream else Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        )
 
     def info(self, message: str) -> None:
         self.console.print(message, markup=False)
@@ -33,17 +37,18 @@ class Output:
         if self.actions:
             print(f"::warning::{_escape(message)}", file=self.stream, flush=True)
         else:
-            self._styled("! ", "yellow", message)
+            self._styled("! ", "yellow", message, self.err_console)
 
     def error(self, message: str) -> None:
         if self.actions:
             print(f"::error::{_escape(message)}", file=self.stream, flush=True)
         else:
-            self._styled("✗ ", "red", message)
+            self._styled("✗ ", "red", message, self.err_console)
 
-    def _styled(self, mark: str, style: str, message: str) -> None:
-        self.console.print(f"[{style}]{mark}[/{style}]", end="")
-        self.console.print(message, markup=False)
+    def _styled(self, mark: str, style: str, message: str, console: Console | None = None) -> None:
+        console = console or self.console
+        console.print(f"[{style}]{mark}[/{style}]", end="")
+        console.print(message, markup=False)
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:

@@ -130,7 +130,7 @@ def test_write_outside_docs_is_refused_by_the_cli(
     with FakeAnthropic(script=script) as api:
         done = learn(invoke, repo, api, claude_bin, tmp_path / "home")
     assert done.code == 1, done.text
-    assert "refused by the CLI: Write" in done.out and "evil.sh" in done.out
+    assert "refused by the CLI: Write" in done.err and "evil.sh" in done.err
     assert "were refused and it wrote no doc" in done.text
     assert not list(repo.path.glob(".learn/runs/*/worktree/evil.sh"))
     assert not learn_branch(repo) or not repo.git(

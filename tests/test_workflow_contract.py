@@ -111,7 +111,7 @@ def test_init_installs_the_workflow(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert refused.returncode == 2 and "was not written by learn-async init" in refused.stdout
+    assert refused.returncode == 2 and "was not written by learn-async init" in refused.stderr
 
 
 def test_console_script_bad_usage_exits_2() -> None:
