@@ -30,32 +30,23 @@ def base(kind: str, uuid: str, version: str, **extra: object) -> dict[str, objec
 def turn(version: str, n: int, *, sidechain: bool = False) -> list[dict[str, object]]:
     """A failing test run, a fix, a passing run: enough for the offline engine to learn from."""
     extra = {"isSidechain": sidechain}
-    call = lambda i, cmd: base(
-        "assistant",
-        f"a{n}{i}",
-        version,
-        message={  # noqa: E731
+
+    def call(i: int, cmd: str) -> dict[str, object]:
+        block = {"type": "tool_use", "id": f"t{n}{i}", "name": "Bash", "input": {"command": cmd}}
+        msg = {
             "id": f"msg_{n}{i}",
             "role": "assistant",
             "model": "claude-sonnet-4",
-            "content": [
-                {"type": "tool_use", "id": f"t{n}{i}", "name": "Bash", "input": {"command": cmd}}
-            ],
-        },
-        **extra,
-    )
-    result = lambda i, text, err: base(
-        "user",
-        f"r{n}{i}",
-        version,
-        message={  # noqa: E731
-            "role": "user",
-            "content": [
-                {"type": "tool_result", "tool_use_id": f"t{n}{i}", "content": text, "is_error": err}
-            ],
-        },
-        **extra,
-    )
+            "content": [block],
+        }
+        return base("assistant", f"a{n}{i}", version, message=msg, **extra)
+
+    def result(i: int, text: str, err: bool) -> dict[str, object]:
+        block = {"type": "tool_result", "tool_use_id": f"t{n}{i}", "content": text, "is_error": err}
+        return base(
+            "user", f"r{n}{i}", version, message={"role": "user", "content": [block]}, **extra
+        )
+
     edit = base(
         "assistant",
         f"e{n}",
@@ -114,13 +105,7 @@ def v1_0(tmp: Path) -> Path:
 def v2_0(tmp: Path) -> Path:
     main = write_jsonl(
         tmp / f"{SID}.jsonl",
-        turn("2.0.74", 1)
-        + [
-            base(
-                "file-history-snapshot", "f1", "2.0.74", snapshot={"app.py": "API_KEY=abc123secret"}
-            ),
-            base("queue-operation", "q1", "2.0.74", operation="dequeue"),
-        ],
+        [*turn("2.0.74", 1), base("file-history-snapshot", "f1", "2.0.74", snapshot={"app.py": "API_KEY=abc123secret"}), base("queue-operation", "q1", "2.0.74", operation="dequeue")],
     )
     write_jsonl(
         tmp / "agent-1a2b3c.jsonl",
