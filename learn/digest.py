@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,6 +27,7 @@ from learn.sessions import SessionFile
 from learn.transcript import Message, ReadStats, read_sessions
 
 DEFAULT_TOKEN_BUDGET = 20_000
+_FILE_READERS = frozenset({"Read", "NotebookRead"})
 CHARS_PER_TOKEN = 4
 
 _NOISE_TAGS = re.compile(
@@ -39,6 +40,11 @@ _ERROR_LINE = re.compile(
     r"error|exception|traceback|failed|failure|fatal|denied|not found|no such|cannot|"
     r"can't|unable|invalid|refused|exit code [1-9]|✗|\bFAIL",
     re.I,
+)
+# The same words for lower-cased text, without re.I ("fail" covers failed, failure and FAIL).
+_ERROR_WORDS = re.compile(
+    r"error|exception|traceback|fail|fatal|denied|not found|no such|cannot|can't|unable|"
+    r"invalid|refused|exit code [1-9]|✗"
 )
 
 
@@ -63,11 +69,11 @@ class Event:
 class DigestOptions:
     token_budget: int = DEFAULT_TOKEN_BUDGET
     param_chars: int = 200  # longest tool parameter kept whole
-    result_head: int = 12
-    result_tail: int = 4
-    result_error_lines: int = 12
-    text_chars: int = 4_000  # longest prompt/assistant text kept whole
-    thinking_chars: int = 1_200
+    result_head: int = 6
+    result_tail: int = 4  # test runners put their summary last
+    result_error_lines: int = 8
+    text_chars: int = 2_500  # longest prompt/assistant text kept whole
+    thinking_chars: int = 600
 
 
 @dataclass(slots=True)
@@ -123,22 +129,74 @@ def clean_text(text: str) -> tuple[str, bool]:
     return text.strip(), interrupted
 
 
-def result_excerpt(text: str, opts: DigestOptions) -> tuple[str, list[str]]:
-    """Head + error lines + tail of a tool result, and the error lines on their own."""
-    lines = text.splitlines()
-    errors = [ln.strip()[:300] for ln in lines if _ERROR_LINE.search(ln)][: opts.result_error_lines]
-    keep = opts.result_head + opts.result_tail
-    if len(lines) <= keep + opts.result_error_lines and len(text) <= 2_000:
+def _error_spans(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Up to ``limit`` (start, end) spans of lines in ``text[start:end]`` that look like errors.
+
+    One scan over the text, not one call per line: tool output can be long. The scan runs a
+    plain alternation over the lower-cased text (several times faster than ``re.I``); offsets map
+    back because lower-casing keeps the length — else the case-insensitive pattern is used.
+    """
+    haystack = text.lower()
+    pattern = _ERROR_WORDS
+    if len(haystack) != len(text):
+        haystack, pattern = text, _ERROR_LINE
+    spans: list[tuple[int, int]] = []
+    pos = start
+    while len(spans) < limit:
+        match = pattern.search(haystack, pos, end)
+        if match is None:
+            break
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
+        line_end = len(text) if line_end == -1 else line_end
+        spans.append((line_start, line_end))
+        pos = line_end + 1
+    return spans
+
+
+def _nth_newline(text: str, n: int) -> int:
+    """Offset just past the n-th line (len(text) if there are fewer lines)."""
+    pos = 0
+    for _ in range(n):
+        found = text.find("\n", pos)
+        if found == -1:
+            return len(text)
+        pos = found + 1
+    return pos
+
+
+def _nth_newline_from_end(text: str, n: int) -> int:
+    """Offset where the last n lines start."""
+    pos = len(text.rstrip("\n"))
+    for _ in range(n):
+        found = text.rfind("\n", 0, pos)
+        if found == -1:
+            return 0
+        pos = found
+    return pos + 1 if pos < len(text) and text[pos] == "\n" else pos
+
+
+def result_excerpt(
+    text: str, opts: DigestOptions, *, want_errors: bool = True
+) -> tuple[str, list[str]]:
+    """Head + error lines + tail of a tool result, and (if wanted) the error lines on their own."""
+    errors = []
+    if want_errors:
+        spans = _error_spans(text, 0, len(text), opts.result_error_lines)
+        errors = [text[a:b].strip()[:300] for a, b in spans]
+    keep = opts.result_head + opts.result_tail + opts.result_error_lines
+    if len(text) <= 2_000 and text.count("\n") < keep:
         return text, errors
-    head, tail = lines[: opts.result_head], lines[-opts.result_tail :]
-    middle = lines[opts.result_head : -opts.result_tail]
-    picked = [ln for ln in middle if _ERROR_LINE.search(ln)][: opts.result_error_lines]
-    omitted = len(middle) - len(picked)
-    body = (
-        [*head, f"… [{omitted:,} lines omitted]", *picked, *tail]
-        if picked
-        else [*head, f"… [{omitted:,} lines omitted]", *tail]
-    )
+    head_end = _nth_newline(text, opts.result_head)
+    tail_start = max(head_end, _nth_newline_from_end(text, opts.result_tail))
+    picked = [
+        text[a:b] for a, b in _error_spans(text, head_end, tail_start, opts.result_error_lines)
+    ]
+    middle_lines = text.count("\n", head_end, tail_start)
+    omitted = max(0, middle_lines - len(picked))
+    head = text[:head_end].splitlines()
+    tail = text[tail_start:].splitlines()
+    body = [*head, f"… [{omitted:,} lines omitted]", *picked, *tail]
     return shorten("\n".join(ln[:300] for ln in body), 3_000), errors
 
 
@@ -234,7 +292,11 @@ class _EventBuilder:
             elif block.kind == "tool_result":
                 number, name = self.calls.pop(block.tool_id, (0, "?"))
                 raw = _strip_cwd(block.text, msg.cwd)
-                text, errors = result_excerpt(raw, opts)
+                if name in _FILE_READERS and not block.is_error:
+                    # The file is in the repository: its content adds tokens, not knowledge.
+                    text, errors = f"[{raw.count(chr(10)) + 1:,} lines read]", []
+                else:
+                    text, errors = result_excerpt(raw, opts, want_errors=block.is_error)
                 if block.images:
                     text += f"\n[{block.images} image(s)]"
                 yield self._event(
@@ -389,9 +451,17 @@ def build_digest(
     return result
 
 
+_EVENT_FIELDS = tuple(f.name for f in fields(Event))
+
+
 def _compact(ev: Event) -> dict[str, Any]:
-    """An event as a dict without its empty fields."""
-    return {k: v for k, v in asdict(ev).items() if v or k in ("n", "kind")}
+    """An event as a dict without its empty fields (no deep copy: it is serialised at once)."""
+    out: dict[str, Any] = {}
+    for name in _EVENT_FIELDS:
+        value = getattr(ev, name)
+        if value or name in ("n", "kind"):
+            out[name] = value
+    return out
 
 
 def load_events(out_dir: Path) -> Iterator[Event]:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from learn.digest import DigestOptions, build_digest, clean_text, load_events, result_excerpt
 from learn.redact import redact
@@ -196,3 +198,32 @@ def test_windows_paths_are_made_relative_to_the_session_cwd(tmp_path: Path) -> N
     events = {e.kind: e for e in load_events(tmp_path / "d")}
     assert events["call"].params["file_path"] == "src/app.py"
     assert "Users" not in events["result"].text
+
+
+@given(
+    lines=st.lists(
+        st.sampled_from(
+            ["ok", "", "E   ValueError: bad", "  indented", "FAILED test_x", "x" * 50, "\r"]
+        ),
+        max_size=80,
+    ),
+    trailing=st.booleans(),
+)
+def test_result_excerpt_keeps_head_tail_and_errors(lines: list[str], trailing: bool) -> None:
+    opts = DigestOptions()
+    text = "\n".join(lines) + ("\n" if trailing else "")
+    excerpt, errors = result_excerpt(text, opts)
+    all_lines = text.splitlines()
+    expected_errors = [ln.strip() for ln in all_lines if "Error" in ln or "FAILED" in ln]
+    assert errors == expected_errors[: opts.result_error_lines]
+    kept = excerpt.splitlines()
+    assert all_lines[: opts.result_head] == kept[: len(all_lines[: opts.result_head])]
+    if all_lines:
+        assert kept[-1] == all_lines[-1]
+    middle_errors = [
+        ln
+        for ln in all_lines[opts.result_head : len(all_lines) - opts.result_tail]
+        if "Error" in ln or "FAILED" in ln
+    ]
+    for line in middle_errors[: opts.result_error_lines]:
+        assert line in kept
