@@ -1,11 +1,13 @@
 """Sessions for developing and running learn-async.
 
 ``nox -s demo`` runs the main job on a bundled example; ``nox -s test`` runs the tests;
-``nox -s learn -- <task> ...`` runs the invoke tasks exactly as the CI workflow does.
+``nox -s learn -- <task> ...`` runs the invoke tasks exactly as the CI workflow does;
+``nox -s bench`` runs the benchmarks (not part of the default sessions).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nox
@@ -69,3 +71,17 @@ def demo(session: nox.Session) -> None:
     """The main job on a bundled example: learn from examples/ into a throwaway clone."""
     install_project(session)
     session.run("python", "-m", "learn.demo", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: digest speed, memory, reduction/retention, GitHub requests, CI start-up.
+
+    Prints a table and writes bench/results.json; inputs are generated into .nox/.cache/bench/.
+    Extra arguments go to bench/run.py (``nox -s bench -- --help``). See bench/README.md.
+    """
+    install_project(session, "bench")
+    # The start-up benchmark runs ``nox -R -s learn`` with the nox that runs this session.
+    session.run(
+        "python", "bench/run.py", *session.posargs, env={"BENCH_NOX_PYTHON": sys.executable}
+    )

@@ -1,0 +1,172 @@
+"""Digest throughput (against a bare orjson pass), reduction, and retention against ground truth.
+
+    python bench/bench_digest.py [--sizes 1MB,10MB] [--repeat 3]
+
+Throughput: best-of-N wall time of ``build_digest`` over a session's files, and of the floor of
+any Python-level reader over the same files (``for line in open(f, 'rb'): orjson.loads(line)``),
+interleaved in one process so both see the same machine state.
+
+Reduction: raw bytes of all files / characters of the digest chunks (the same 4 characters per
+token on both sides). Retention, from the digest's ``events.jsonl`` (``load_events``), against
+the generator's ``truth.json``: every non-meta prompt (its redacted first 200 characters inside a
+``prompt`` event), the number of ``is_error`` results, every Edit/Write path in a ``call``
+event's parameters; and no planted secret anywhere in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+from common import CACHE, ROOT, inputs, timed, transcript_files
+
+from learn.digest import CHARS_PER_TOKEN, DigestResult, build_digest, load_events
+from learn.redact import redact
+from learn.sessions import discover
+
+EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
+
+
+def bare_pass(files: list[Path]) -> int:
+    n = 0
+    for f in files:
+        for line in open(f, "rb"):  # noqa: SIM115 - the exact loop the target is defined by
+            orjson.loads(line)
+            n += 1
+    return n
+
+
+def digest_once(main: Path, out: Path) -> DigestResult:
+    return build_digest(discover([main]), out)
+
+
+def throughput(main: Path, repeat: int, out: Path) -> dict[str, Any]:
+    files = transcript_files(main)
+    size = sum(f.stat().st_size for f in files)
+    bare_pass(files)  # warm the page cache and the imports
+    bare_times, digest_times = [], []
+    for _ in range(repeat):  # interleaved: bare, digest, bare, digest, ...
+        bare_times.append(timed(lambda: bare_pass(files))[0])
+        took, result = timed(lambda: digest_once(main, out))
+        digest_times.append(took)
+    bare, digest = min(bare_times), min(digest_times)
+    return {
+        "bytes": size,
+        "files": len(files),
+        "repeat": repeat,
+        "bare_s": bare_times,
+        "digest_s": digest_times,
+        "bare_best_s": bare,
+        "digest_best_s": digest,
+        "ratio": bare / digest,  # digest speed as a fraction of the bare pass: >= 0.5 wanted
+        "digest_mb_s": size / 1e6 / digest,
+        "bare_mb_s": size / 1e6 / bare,
+        "summary": result.summary(),
+        "chars_out": result.chars_out,
+        "chunks": len(result.chunks),
+        "events": result.events,
+    }
+
+
+def reduction(raw_bytes: int, chars_out: int) -> dict[str, Any]:
+    return {
+        "raw_bytes": raw_bytes,
+        "raw_tokens": raw_bytes // CHARS_PER_TOKEN,
+        "digest_chars": chars_out,
+        "digest_tokens": chars_out // CHARS_PER_TOKEN,
+        "factor": raw_bytes / max(chars_out, 1),  # >= 15 wanted
+    }
+
+
+def retention(out: Path, truth: dict[str, Any]) -> dict[str, Any]:
+    prompts: list[str] = []
+    errors = 0
+    edit_params: set[str] = set()
+    for ev in load_events(out):
+        if ev.kind == "prompt":
+            prompts.append(ev.text)
+        elif ev.kind == "result" and ev.is_error:
+            errors += 1
+        elif ev.kind == "call" and ev.tool in EDIT_TOOLS:
+            edit_params.update(ev.params.values())
+    haystack = "\x00".join(prompts)
+    missing_prompts = []
+    for p in truth["prompts"]:
+        needle = redact(p["text"].strip())[:200]
+        if needle not in haystack:
+            missing_prompts.append(p["text"][:120])
+    missing_paths = [p for p in truth["edited_paths"] if p not in edit_params]
+    expected_errors = truth["tool_errors"]
+    leaked = []
+    outputs = [*out.glob("digest-*.md"), out / "events.jsonl"]
+    blob = b"".join(p.read_bytes() for p in outputs)
+    leaked = [s[:8] + "…" for s in truth["secrets"] if s.encode() in blob]
+    n_prompts = len(truth["prompts"])
+    n_paths = len(truth["edited_paths"])
+    return {
+        "prompts_expected": n_prompts,
+        "prompts_found": n_prompts - len(missing_prompts),
+        "prompts_pct": 100.0 * (n_prompts - len(missing_prompts)) / max(n_prompts, 1),
+        "prompts_missing": missing_prompts[:10],
+        "tool_errors_expected": expected_errors,
+        "tool_errors_found": errors,
+        "tool_errors_pct": 100.0 * min(errors, expected_errors) / max(expected_errors, 1)
+        if errors <= expected_errors
+        else 0.0,  # more error results than the transcript has is just as wrong
+        "edited_paths_expected": n_paths,
+        "edited_paths_found": n_paths - len(missing_paths),
+        "edited_paths_pct": 100.0 * (n_paths - len(missing_paths)) / max(n_paths, 1),
+        "edited_paths_missing": missing_paths[:10],
+        "secrets_planted": len(truth["secrets"]),
+        "secrets_leaked": leaked,
+    }
+
+
+def example_reduction(work: Path) -> dict[str, Any]:
+    """The same figure on the genuine transcripts in examples/ (small; a reference point)."""
+    out = {}
+    for path in sorted((ROOT / "examples").glob("*.jsonl")):
+        result = digest_once(path, work / path.stem)
+        out[path.name] = reduction(path.stat().st_size, result.chars_out)
+    return out
+
+
+def run(labels: list[str], repeat: int, cache: Path = CACHE) -> dict[str, Any]:
+    data: dict[str, Any] = {"throughput": {}, "reduction": {}, "retention": {}}
+    work = Path(tempfile.mkdtemp(prefix="digest-", dir=cache))
+    try:
+        for label, (main, truth) in inputs(labels, cache).items():
+            n = repeat if truth["bytes_total"] < 50e6 else max(3, repeat - 2)
+            out = work / label
+            tp = throughput(main, n, out)
+            data["throughput"][label] = tp
+            data["reduction"][label] = reduction(tp["bytes"], tp["chars_out"])
+            data["retention"][label] = retention(out, truth)
+            print(
+                f"  {label}: digest {tp['digest_best_s']:.2f}s ({tp['digest_mb_s']:.1f} MB/s), "
+                f"bare {tp['bare_best_s']:.3f}s -> {tp['ratio']:.3f}x; "
+                f"reduction {data['reduction'][label]['factor']:.1f}x"
+            )
+        data["reduction"]["examples"] = example_reduction(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1MB,10MB")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    print(
+        orjson.dumps(run(args.sizes.split(","), args.repeat), option=orjson.OPT_INDENT_2).decode()
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""GitHub requests per full ``invoke learn --issue N`` run, counted by the fake's request log.
+
+    python bench/bench_github.py
+
+The same setup as ``tests/test_github_scenarios.py``: ``FakeGitHub`` over loopback HTTP (PyGithub's
+real code path), a plan issue whose workflow run has the session artifact, a clone of a local
+bare git remote, the offline engine, and the task run as its own process. Two paths: the PR path
+(``examples/fix-failing-test.jsonl``: docs are written, pushed, a draft PR opened) and the
+no-changes path (``examples/nothing-to-learn.jsonl``: a comment, the branch deleted). API
+requests and the artifact blob download (``/_blobs/...``, on the storage host on GitHub) are
+counted separately.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from common import CACHE, ROOT
+
+from tests.conftest import GIT_ENV, Done, Repo, git
+from tests.fakes.github_api import FakeGitHub
+from tests.test_github_scenarios import RUN_ID, SESSION_ID, TOKEN, World, artifact_zip, plan_body
+
+
+def make_repo(tmp: Path) -> Repo:
+    """A clone of a bare remote whose trunk is ``trunk`` (tests/conftest.py's ``repo``)."""
+    remote, seed, clone = tmp / "remote.git", tmp / "seed", tmp / "work"
+    git(tmp, "init", "--quiet", "--bare", "-b", "trunk", str(remote))
+    git(tmp, "init", "--quiet", "-b", "trunk", str(seed))
+    (seed / "README.md").write_text("# sample\n")
+    (seed / "app.py").write_text("print('hi')\n")
+    git(seed, "add", ".")
+    git(seed, "commit", "--quiet", "-m", "initial")
+    git(seed, "push", "--quiet", str(remote), "trunk")
+    git(tmp, "clone", "--quiet", str(remote), str(clone))
+    return Repo(clone, remote)
+
+
+def make_invoke(tmp: Path):  # type: ignore[no-untyped-def]
+    """One invoke task as its own process (tests/conftest.py's ``invoke``)."""
+
+    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Done:
+        proc = subprocess.run(
+            [sys.executable, "-m", "invoke", "--search-root", str(ROOT), *args],
+            cwd=cwd or tmp,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={
+                **os.environ,
+                **GIT_ENV,
+                "NO_COLOR": "1",
+                "GITHUB_ACTIONS": "",
+                "LEARN_CLAUDE_BIN": "/nonexistent/claude",
+                **(env or {}),
+            },
+        )
+        return Done(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+def one_path(example: str, cache: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="github-", dir=cache) as tmp_name:
+        tmp = Path(tmp_name)
+        repo = make_repo(tmp)
+        with FakeGitHub(tokens={TOKEN}) as gh:
+            fake_repo = gh.add_repo("acme/widgets", default_branch="trunk")
+            issue = fake_repo.add_issue(title="Plan: add slugify", body=plan_body())
+            fake_repo.add_run(RUN_ID).add_artifact(f"session-{SESSION_ID}", artifact_zip(example))
+            world = World(gh, fake_repo, repo, issue.number, make_invoke(tmp))
+            t0 = time.perf_counter()
+            done = world.learn()
+            wall = time.perf_counter() - t0
+            if done.code != 0:
+                raise RuntimeError(f"invoke learn failed ({example}): {done.text[-2000:]}")
+            api = world.api_requests()
+            blobs = [r.path.split("?")[0] for r in gh.requests if r.path.startswith("/_")]
+            return {
+                "example": example,
+                "api_requests": len(api),
+                "blob_downloads": len(blobs),
+                "writes": len(gh.writes()),
+                "requests": [f"{m} {p}" for m, p in api],
+                "open_pulls": len(fake_repo.open_pulls()),
+                "comments": len(world.issue.comments),
+                "learn_status": world.header.get("learn_status"),
+                "wall_s": wall,
+            }
+
+
+def run(cache: Path = CACHE) -> dict[str, Any]:
+    data = {
+        "pr_path": one_path("fix-failing-test.jsonl", cache),
+        "no_changes_path": one_path("nothing-to-learn.jsonl", cache),
+    }
+    for name, res in data.items():
+        print(
+            f"  {name}: {res['api_requests']} API requests + {res['blob_downloads']} blob download "
+            f"({res['learn_status']}, {res['wall_s']:.1f}s)"
+        )
+    return data
+
+
+def main() -> None:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    print(orjson.dumps(run(), option=orjson.OPT_INDENT_2).decode())
+
+
+if __name__ == "__main__":
+    main()
