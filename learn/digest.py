@@ -167,7 +167,7 @@ def _nth_newline(text: str, n: int) -> int:
 
 def _nth_newline_from_end(text: str, n: int) -> int:
     """Offset where the last n lines start."""
-    pos = len(text.rstrip("\n"))
+    pos = len(text) - 1 if text.endswith("\n") else len(text)  # the final newline ends a line
     for _ in range(n):
         found = text.rfind("\n", 0, pos)
         if found == -1:
@@ -180,7 +180,7 @@ def result_excerpt(
     text: str, opts: DigestOptions, *, want_errors: bool = True
 ) -> tuple[str, list[str]]:
     """Head + error lines + tail of a tool result, and (if wanted) the error lines on their own."""
-    errors = []
+    errors: list[str] = []
     if want_errors:
         spans = _error_spans(text, 0, len(text), opts.result_error_lines)
         errors = [text[a:b].strip()[:300] for a, b in spans]
@@ -292,9 +292,10 @@ class _EventBuilder:
             elif block.kind == "tool_result":
                 number, name = self.calls.pop(block.tool_id, (0, "?"))
                 raw = _strip_cwd(block.text, msg.cwd)
+                errors: list[str] = []
                 if name in _FILE_READERS and not block.is_error:
                     # The file is in the repository: its content adds tokens, not knowledge.
-                    text, errors = f"[{raw.count(chr(10)) + 1:,} lines read]", []
+                    text = f"[{raw.count(chr(10)) + 1:,} lines read]"
                 else:
                     text, errors = result_excerpt(raw, opts, want_errors=block.is_error)
                 if block.images:

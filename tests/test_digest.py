@@ -218,8 +218,9 @@ def test_result_excerpt_keeps_head_tail_and_errors(lines: list[str], trailing: b
     assert errors == expected_errors[: opts.result_error_lines]
     kept = excerpt.splitlines()
     assert all_lines[: opts.result_head] == kept[: len(all_lines[: opts.result_head])]
-    if all_lines:
-        assert kept[-1] == all_lines[-1]
+    content = [ln for ln in all_lines if ln.strip()]
+    if content:  # the last line with content is kept (a trailing blank line carries nothing)
+        assert content[-1] == [ln for ln in kept if ln.strip()][-1]
     middle_errors = [
         ln
         for ln in all_lines[opts.result_head : len(all_lines) - opts.result_tail]
