@@ -6,6 +6,8 @@ import io
 import time
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -18,6 +20,7 @@ from github.GithubException import (
 
 from tests.fakes.github_api import (
     PR_CREATION_FORBIDDEN_MESSAGE,
+    FakeDispatch,
     FakeGitHub,
     FakeRepo,
     make_zip,
@@ -407,3 +410,209 @@ def test_make_zip_hostile_entries() -> None:
         assert infos["ok.jsonl"].file_size == 3_000_000_000
         assert (infos["link.jsonl"].external_attr >> 16) & 0o170000 == 0o120000
         assert zf.read("../../evil.jsonl") == b"x"
+
+
+# ------------------------------------------------------------------------------------------
+# Workflows: dispatch, run discovery, status polling
+# ------------------------------------------------------------------------------------------
+
+LEARN_INPUTS = {
+    "issue_number": {"required": True, "type": "number"},
+    "model_name": {"required": False, "default": "claude-haiku-4-5"},
+    "distinct_id": {"required": False, "default": ""},
+}
+
+
+def _title(inputs: dict[str, object]) -> str:
+    return f"learn-async #{inputs['issue_number']} [{inputs.get('distinct_id', '')}]"
+
+
+def test_dispatch_creates_a_run_that_progresses_with_polls(
+    gh: FakeGitHub, repo: FakeRepo, client: Github
+) -> None:
+    wf = repo.add_workflow(
+        "learn-async.yml",
+        name="learn-async",
+        run_name=_title,
+        inputs=LEARN_INPUTS,
+        run_states=[("in_progress", None), ("completed", "success")],
+    )
+    r = client.get_repo("acme/widgets")
+    w = r.get_workflow("learn-async.yml")
+    assert w.create_dispatch(ref="trunk", inputs={"issue_number": "42", "distinct_id": "d1"})
+    req = gh.writes()[-1]
+    # PyGithub completes the lazy Workflow first, then posts to its url (by numeric id)
+    assert gh.requests[-2].path == "/repos/acme/widgets/actions/workflows/learn-async.yml"
+    assert (req.path, req.status) == (
+        f"/repos/acme/widgets/actions/workflows/{wf.id}/dispatches",
+        204,
+    )
+    assert req.json == {"ref": "trunk", "inputs": {"issue_number": "42", "distinct_id": "d1"}}
+    (d,) = wf.dispatches
+    assert (d.ref, d.inputs, d.login) == (
+        "trunk",
+        {"issue_number": "42", "distinct_id": "d1"},
+        "octo-bot",
+    )
+    assert d.run is not None and d.run.inputs["model_name"] == "claude-haiku-4-5"
+
+    # the workflow itself, by file name and by id
+    assert (w.id, w.name, w.path, w.state) == (
+        wf.id,
+        "learn-async",
+        ".github/workflows/learn-async.yml",
+        "active",
+    )
+    assert w.html_url == f"{repo.html_url}/blob/trunk/.github/workflows/learn-async.yml"
+    assert r.get_workflow(wf.id).name == "learn-async"
+
+    (run,) = list(w.get_runs(event="workflow_dispatch"))
+    assert (run.id, run.display_title, run.name, run.status) == (
+        d.run.id,
+        "learn-async #42 [d1]",
+        "learn-async",
+        "queued",
+    )
+    assert run.conclusion is None  # (reading raw_data would GET the run: a poll)
+    assert (run.event, run.head_branch, run.workflow_id, run.path) == (
+        "workflow_dispatch",
+        "trunk",
+        wf.id,
+        ".github/workflows/learn-async.yml",
+    )
+    assert run.html_url == f"{repo.html_url}/actions/runs/{run.id}"
+    assert run.actor.login == "octo-bot" and run.run_number == 1
+    assert abs((run.created_at - d.at).total_seconds()) <= 1
+
+    seen = [(x.status, x.conclusion) for x in (r.get_workflow_run(run.id) for _ in range(4))]
+    assert seen == [
+        ("queued", None),
+        ("in_progress", None),
+        ("completed", "success"),
+        ("completed", "success"),
+    ]
+    assert d.run.polls == 4
+    assert r.get_workflow_run(run.id).display_title == "learn-async #42 [d1]"
+
+
+def test_run_lists_filter_and_paginate(gh: FakeGitHub, repo: FakeRepo, client: Github) -> None:
+    wf = repo.add_workflow("learn-async.yml", run_name=_title)
+    other = repo.add_workflow("ci.yml", name="CI")
+    old = repo.add_run(
+        7, workflow=wf, event="workflow_dispatch", created_at=_ago(days=2), display_title="old"
+    )
+    repo.add_run(8, workflow=wf, event="push", display_title="pushed")
+    repo.add_run(9, workflow=other, name="CI")
+    since = _ago(seconds=1)
+    w = client.get_repo("acme/widgets").get_workflow("learn-async.yml")
+    for n in range(3):
+        assert w.create_dispatch(ref="trunk" if n else "feature", inputs={"issue_number": n})
+    new_ids = [d.run.id for d in wf.dispatches if d.run]
+
+    runs = w.get_runs(event="workflow_dispatch")  # page_size=2: two pages
+    assert [x.id for x in runs] == [*reversed(new_ids), old.id]  # newest first
+    assert runs.totalCount == 4
+    assert len(gh.find("GET", r"/actions/workflows/.+/runs$")) >= 2
+    assert [x.display_title for x in w.get_runs(branch="feature")] == ["learn-async #0 []"]
+    assert len(list(w.get_runs(status="queued"))) == 3
+    assert [x.id for x in w.get_runs(status="success")] == [8, 7]  # a conclusion
+    iso = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert {x.id for x in w.get_runs(created=f">={iso}")} == {8, *new_ids}
+    assert {x.id for x in w.get_runs(event="workflow_dispatch", created=f">={iso}")} == set(new_ids)
+    day = old.created_at.strftime("%Y-%m-%d")
+    assert [x.id for x in w.get_runs(created=day)] == [7]
+    assert [x.id for x in w.get_runs(created=f"*..{day}")] == [7]
+    assert [x.id for x in w.get_runs(created=f"<{day}")] == []
+    assert 9 not in [x.id for x in w.get_runs()]
+    r = client.get_repo("acme/widgets")
+    assert [x.id for x in r.get_workflow_runs(event="push")] == [8]
+    assert {x.id for x in r.get_workflow_runs()} == {7, 8, 9, *new_ids}
+    with pytest.raises(GithubException) as info:
+        list(w.get_runs(created=">=yesterday"))
+    assert info.value.status == 422
+
+
+def _ago(**kw: float) -> datetime:
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(**kw)
+
+
+def test_dispatch_validation(gh: FakeGitHub, client: Github) -> None:
+    repo = gh.add_repo("acme/widgets", default_branch="trunk", branches={"trunk"})
+    repo.add_workflow("learn-async.yml", inputs=LEARN_INPUTS)
+    repo.add_workflow("ci.yml", dispatchable=False)
+    repo.add_workflow("off.yml", state="disabled_manually")
+    r = client.get_repo("acme/widgets")
+    w = r.get_workflow("learn-async.yml")
+
+    def refused(workflow: str, ref: str, inputs: dict[str, object]) -> str:
+        with pytest.raises(GithubException) as info:
+            r.get_workflow(workflow).create_dispatch(ref=ref, inputs=inputs, throw=True)
+        assert info.value.status == 422, info.value
+        return str(info.value.data["message"])
+
+    assert refused("learn-async.yml", "trunk", {"issue_number": 1, "bogus": 2}) == (
+        'Unexpected inputs provided: ["bogus"]'
+    )
+    assert refused("learn-async.yml", "trunk", {"model_name": "x"}) == (
+        "Required input 'issue_number' not provided"
+    )
+    assert refused("learn-async.yml", "nope", {"issue_number": 1}) == "No ref found for: nope"
+    assert "workflow_dispatch" in refused("ci.yml", "trunk", {})
+    assert "disabled" in refused("off.yml", "trunk", {})
+    assert w.create_dispatch(ref="trunk", inputs={"bogus": 1}) is False  # throw=False
+    with pytest.raises(UnknownObjectException):
+        r.get_workflow("missing.yml").create_dispatch(ref="trunk", throw=True)
+    assert repo.dispatches == [] and repo.runs == {}
+    assert w.create_dispatch(ref="refs/heads/trunk", inputs={"issue_number": 3})
+    (d,) = repo.dispatches
+    assert d.run is not None and d.run.head_branch == "trunk"
+
+
+def test_dispatch_hooks_lag_and_run_details(
+    gh: FakeGitHub, repo: FakeRepo, client: Github, tmp_path: Path
+) -> None:
+    source = tmp_path / "learn-async.yml"
+    source.write_text(
+        "name: learn-async\n"
+        "run-name: \"learn #${{ inputs.issue_number }}${{ inputs.distinct_id && format(' [{0}]',"
+        " inputs.distinct_id) || '' }} by ${{ github.actor }}\"\n"
+        "on:\n  workflow_dispatch:\n    inputs:\n"
+        "      issue_number: {required: true, type: number}\n"
+        "      distinct_id: {required: false, default: ''}\n"
+        "jobs: {}\n"
+    )
+    wf = repo.add_workflow("learn-async.yml", source=source, run_appears_after=2)
+    assert (wf.name, wf.inputs) == (
+        "learn-async",
+        {
+            "issue_number": {"required": True, "type": "number"},
+            "distinct_id": {"required": False, "default": ""},
+        },
+    )
+    finished: list[int] = []
+
+    @wf.on_dispatch
+    def _(d: FakeDispatch) -> None:
+        if d.run is not None:
+            d.run.complete("failure")  # finishes at once
+            finished.append(d.run.id)
+
+    w = client.get_repo("acme/widgets").get_workflow("learn-async.yml")
+    assert w.create_dispatch(ref="trunk", inputs={"issue_number": 5, "distinct_id": "x1"})
+    assert [len(list(w.get_runs())) for _ in range(3)] == [0, 0, 1]  # GitHub's lag
+    (run,) = list(w.get_runs())
+    assert (run.display_title, run.status, run.conclusion) == (
+        "learn #5 [x1] by octo-bot",
+        "completed",
+        "failure",
+    )
+    assert finished == [run.id]
+
+    details = w.create_dispatch(ref="trunk", inputs={"issue_number": 6}, return_run_details=True)
+    assert details.id == wf.dispatches[-1].run.id  # type: ignore[union-attr]
+    assert details.html_url.endswith(f"/actions/runs/{details.id}")
+    assert wf.dispatches[-1].run.display_title == "learn #6 by octo-bot"  # type: ignore[union-attr]
+
+    wf.create_runs = False
+    assert w.create_dispatch(ref="trunk", inputs={"issue_number": 7})
+    assert wf.dispatches[-1].run is None and len(repo.runs) == 2

@@ -15,9 +15,32 @@ seconds_between_requests=None, seconds_between_writes=None)`` (or :meth:`FakeGit
     assert gh.count("POST", r"/pulls$") == 1
 
 **State** is plain dataclasses the test sets up and inspects: :class:`FakeRepo` (issues, pulls,
-runs; issue and PR numbers share one counter per repository, like GitHub), :class:`FakeIssue`,
-:class:`FakePull`, :class:`FakeComment`, :class:`FakeRun`, :class:`FakeArtifact`. Mutate it
-freely between requests (the server takes :attr:`FakeGitHub.lock` while it handles one).
+runs, workflows; issue and PR numbers share one counter per repository, like GitHub),
+:class:`FakeIssue`, :class:`FakePull`, :class:`FakeComment`, :class:`FakeRun`,
+:class:`FakeArtifact`, :class:`FakeWorkflow`, :class:`FakeDispatch`. Mutate it freely between
+requests (the server takes :attr:`FakeGitHub.lock` while it handles one).
+
+**Workflows and dispatch**::
+
+    wf = repo.add_workflow(
+        "learn-async.yml",
+        run_name=lambda inputs: f"learn-async #{inputs['issue_number']} [{inputs.get('distinct_id', '')}]",
+        run_states=[("in_progress", None), ("completed", "success")],  # one step per GET of the run
+    )  # or add_workflow("learn-async.yml", source=".github/workflows/learn-async.yml")
+    wf.on_dispatch(lambda d: d.run.advance_after_polls.append(("completed", "failure")))
+    ... repo.get_workflow("learn-async.yml").create_dispatch(ref="main", inputs={...}) ...
+    (d,) = wf.dispatches; d.inputs, d.ref, d.run.display_title, d.run.polls
+
+A dispatch (204) records a :class:`FakeDispatch`, creates a ``queued`` ``workflow_dispatch`` run
+(``display_title`` from ``run_name``, ``head_branch`` = ref, ``created_at`` now, ``actor`` = the
+token's login; ``create_runs=False`` starts none; ``run_appears_after=n`` hides it from the
+first n run lists, like GitHub's lag) and then calls the ``on_dispatch`` hooks. Each
+``GET .../actions/runs/{id}`` answers the run's current state, then applies the next entry of
+:attr:`FakeRun.advance_after_polls` (or call :meth:`FakeRun.set_state` /
+:meth:`FakeRun.complete`). With an ``inputs`` declaration, undeclared inputs and missing
+required ones are 422 (``Unexpected inputs provided: [...]``, ``Required input 'x' not
+provided``); a ref not in ``branches`` is 422 ``No ref found for: x``. Body
+``return_run_details: true`` answers 200 ``{workflow_run_id, run_url, html_url}``.
 
 **Endpoints** (JSON shaped like GitHub's, with the fields PyGithub reads, so attribute access
 needs no extra "complete" request)::
@@ -30,6 +53,11 @@ needs no extra "complete" request)::
     GET|PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}
     GET|POST  /repos/{o}/{r}/pulls           (head=owner:branch, base=, state=, direction=)
     GET|PATCH /repos/{o}/{r}/pulls/{n}       (title, body, state, base)
+    GET  /repos/{o}/{r}/actions/workflows               (total_count, workflows)
+    GET  /repos/{o}/{r}/actions/workflows/{id or file}
+    POST /repos/{o}/{r}/actions/workflows/{id or file}/dispatches   {ref, inputs} -> 204
+    GET  /repos/{o}/{r}/actions/workflows/{id or file}/runs  (event=, branch=, status=,
+    GET  /repos/{o}/{r}/actions/runs                    actor=, head_sha=, created=; newest first)
     GET  /repos/{o}/{r}/actions/runs/{id}
     GET  /repos/{o}/{r}/actions/runs/{id}/artifacts      (name=)
     GET  /repos/{o}/{r}/actions/artifacts                (name=)
@@ -78,6 +106,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
@@ -91,11 +120,13 @@ __all__ = [
     "SECONDARY_RATE_LIMIT_MESSAGE",
     "FakeArtifact",
     "FakeComment",
+    "FakeDispatch",
     "FakeGitHub",
     "FakeIssue",
     "FakePull",
     "FakeRepo",
     "FakeRun",
+    "FakeWorkflow",
     "Fault",
     "RecordedRequest",
     "make_zip",
@@ -243,6 +274,26 @@ class FakeRun:
     run_attempt: int = 1
     created_at: datetime = field(default_factory=_now)
     artifacts: list[FakeArtifact] = field(default_factory=list)
+    display_title: str | None = None  # None = name
+    workflow: FakeWorkflow | None = field(default=None, repr=False)
+    actor: str = "octocat"
+    updated_at: datetime | None = None  # None = created_at
+    inputs: dict[str, Any] = field(default_factory=dict)  # dispatch inputs (not in the API)
+    # Scripted progress: each ``GET .../actions/runs/{id}`` is answered with the current state,
+    # then the next ``(status, conclusion)`` is applied - e.g. ``[("in_progress", None),
+    # ("completed", "success")]``: queued, in_progress, then completed on the third poll.
+    advance_after_polls: list[tuple[str, str | None]] = field(default_factory=list)
+    polls: int = 0  # GET .../actions/runs/{id} requests answered
+    hidden_for: int = 0  # run-list requests that do not show it yet (GitHub's lag)
+
+    def set_state(self, status: str, conclusion: str | None = None) -> None:
+        with self.repo._fake.lock:
+            self.status = status
+            self.conclusion = conclusion if status == "completed" else None
+            self.updated_at = _now()
+
+    def complete(self, conclusion: str = "success") -> None:
+        self.set_state("completed", conclusion)
 
     def add_artifact(
         self,
@@ -272,6 +323,87 @@ class FakeRun:
 
 
 @dataclass
+class FakeDispatch:
+    """One accepted ``POST .../dispatches``."""
+
+    workflow: FakeWorkflow = field(repr=False)
+    ref: str
+    inputs: dict[str, Any]  # as sent
+    login: str
+    at: datetime = field(default_factory=_now)
+    run: FakeRun | None = None  # the run it created (None with ``create_runs=False``)
+
+
+DispatchHook = Callable[[FakeDispatch], None]
+
+
+@dataclass
+class FakeWorkflow:
+    """A workflow file of a repository; see :meth:`FakeRepo.add_workflow`."""
+
+    id: int
+    file: str  # "learn-async.yml"
+    repo: FakeRepo = field(repr=False)
+    name: str = ""
+    run_name: str | Callable[[dict[str, Any]], str] | None = None
+    inputs: dict[str, dict[str, Any]] | None = None  # workflow_dispatch inputs; None: any
+    state: str = "active"  # "active" | "disabled_manually" | ...
+    dispatchable: bool = True  # has a workflow_dispatch trigger
+    create_runs: bool = True  # a dispatch creates a queued run
+    run_appears_after: int = 0  # new runs miss this many run-list requests
+    run_states: list[tuple[str, str | None]] = field(default_factory=list)  # for new runs
+    dispatches: list[FakeDispatch] = field(default_factory=list)
+    created_at: datetime = field(default_factory=_now)
+    hooks: list[DispatchHook] = field(default_factory=list, repr=False)
+
+    @property
+    def path(self) -> str:
+        return f".github/workflows/{self.file}"
+
+    def on_dispatch(self, callback: DispatchHook) -> DispatchHook:
+        """Call ``callback(dispatch)`` after each accepted dispatch (and after its run was
+        created), under the fake's lock, before the 204 is sent; usable as a decorator."""
+        with self.repo._fake.lock:
+            self.hooks.append(callback)
+        return callback
+
+    def runs(self) -> list[FakeRun]:
+        """This workflow's runs, newest first."""
+        return _newest_first(r for r in self.repo.runs.values() if r.workflow is self)
+
+    def title(self, inputs: Mapping[str, Any], *, ref: str = "", actor: str = "") -> str:
+        """The run's ``display_title`` for a dispatch with these inputs."""
+        if callable(self.run_name):
+            return str(self.run_name(dict(inputs)))
+        if not self.run_name:
+            return self.name
+        if "${{" not in self.run_name:
+            return self.run_name
+        from tests.workflow_runner import render_template  # only for ${{ }} templates
+
+        event_inputs = {k: _input_str(v) for k, v in inputs.items()}
+        github = {
+            "event_name": "workflow_dispatch",
+            "event": {"inputs": event_inputs, "ref": ref},
+            "ref": ref,
+            "actor": actor,
+            "repository": self.repo.full_name,
+            "workflow": self.name,
+        }
+        return render_template(self.run_name, {"inputs": dict(inputs), "github": github})
+
+
+def _input_str(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return "" if v is None else str(v)
+
+
+def _newest_first(runs: Iterable[FakeRun]) -> list[FakeRun]:
+    return sorted(runs, key=lambda r: (r.created_at, r.id), reverse=True)
+
+
+@dataclass
 class FakeRepo:
     full_name: str
     default_branch: str = "main"
@@ -282,6 +414,7 @@ class FakeRepo:
     issues: dict[int, FakeIssue] = field(default_factory=dict)
     pulls: dict[int, FakePull] = field(default_factory=dict)
     runs: dict[int, FakeRun] = field(default_factory=dict)
+    workflows: dict[str, FakeWorkflow] = field(default_factory=dict)  # file name -> workflow
     _fake: FakeGitHub = field(default=None, repr=False)  # type: ignore[assignment]
     _last_number: int = field(default=0, repr=False)
 
@@ -378,7 +511,89 @@ class FakeRepo:
             self.runs[run_id] = run
             return run
 
+    def add_workflow(
+        self,
+        file: str,
+        *,
+        name: str | None = None,
+        run_name: str | Callable[[dict[str, Any]], str] | None = None,
+        inputs: Mapping[str, Mapping[str, Any]] | None = None,
+        source: str | Path | None = None,
+        state: str = "active",
+        dispatchable: bool = True,
+        create_runs: bool = True,
+        run_appears_after: int = 0,
+        run_states: Iterable[tuple[str, str | None]] = (),
+        id: int | None = None,
+    ) -> FakeWorkflow:
+        """A workflow ``.github/workflows/<file>``.
+
+        ``run_name``: the runs' ``display_title`` - a callable ``f(inputs) -> str`` (inputs as
+        dispatched, over the declared defaults), a ``run-name`` template with ``${{ }}``
+        (``inputs``/``github.event.inputs``/``github.actor``/``github.ref``... evaluated with
+        tests.workflow_runner), or a fixed string; None: the workflow name.
+        ``inputs``: the ``workflow_dispatch`` inputs declaration; when given, a dispatch with an
+        undeclared input or without a required one is 422, as on GitHub.
+        ``source``: a workflow YAML file to take ``name``, ``run-name`` and ``inputs`` from
+        (explicit arguments win). ``create_runs=False``: dispatches are accepted but start
+        nothing. ``run_appears_after``: each new run is missing from this many run-list
+        requests first. ``run_states``: :attr:`FakeRun.advance_after_polls` of each new run.
+        """
+        if source is not None:
+            from tests.workflow_runner import load_workflow, workflow_inputs
+
+            doc = load_workflow(Path(source))
+            on = doc.get("on")
+            if name is None and doc.get("name"):
+                name = str(doc["name"])
+            if run_name is None and doc.get("run-name"):
+                run_name = str(doc["run-name"])
+            if inputs is None:
+                inputs = workflow_inputs(doc)
+            if isinstance(on, dict):
+                dispatchable = dispatchable and "workflow_dispatch" in on
+            else:
+                names = [on] if isinstance(on, str) else list(on or [])
+                dispatchable = dispatchable and "workflow_dispatch" in names
+        fake = self._fake
+        with fake.lock:
+            if file in self.workflows:
+                raise ValueError(f"{file} already exists in {self.full_name}")
+            wf = FakeWorkflow(
+                id=id if id is not None else fake._next_id("workflow"),
+                file=file,
+                repo=self,
+                name=name if name is not None else self.default_workflow_name(file),
+                run_name=run_name,
+                inputs={k: dict(v) for k, v in inputs.items()} if inputs is not None else None,
+                state=state,
+                dispatchable=dispatchable,
+                create_runs=create_runs,
+                run_appears_after=run_appears_after,
+                run_states=list(run_states),
+            )
+            self.workflows[file] = wf
+            return wf
+
+    @staticmethod
+    def default_workflow_name(file: str) -> str:
+        """GitHub names a workflow without ``name:`` by its path."""
+        return f".github/workflows/{file}"
+
+    def workflow(self, id_or_file: int | str) -> FakeWorkflow:
+        for wf in self.workflows.values():
+            if str(wf.id) == str(id_or_file) or wf.file == id_or_file:
+                return wf
+        raise KeyError(id_or_file)
+
     # ---- inspection helpers ----------------------------------------------------------------
+
+    @property
+    def dispatches(self) -> list[FakeDispatch]:
+        """Every accepted dispatch of every workflow, oldest first."""
+        return sorted(
+            (d for wf in self.workflows.values() for d in wf.dispatches), key=lambda d: d.at
+        )
 
     def issue(self, number: int) -> FakeIssue | FakePull:
         """The issue or PR with that number (PRs are issues too)."""
@@ -685,6 +900,8 @@ class FakeGitHub:
             "pull": 2_200_000_000,
             "comment": 3_600_000_000,
             "artifact": 5_100_000_000,
+            "workflow": 161_300_000,
+            "run": 21_300_000_000,
         }.get(kind, 1)
         with self.lock:
             n = self._ids.get(kind, start) + 1
@@ -1158,29 +1375,30 @@ class _Render:
             for k, v in self.repo(r).items()
             if k in ("id", "node_id", "name", "full_name", "private", "owner", "html_url", "url")
         }
+        wf_id = run.workflow.id if run.workflow else _num_id("workflow", r.full_name, run.name)
         return {
             "id": run.id,
             "name": run.name,
             "node_id": _node_id("WFR", run.id),
             "head_branch": run.head_branch,
             "head_sha": run.head_sha,
-            "path": ".github/workflows/ci.yml",
-            "display_title": run.name,
+            "path": run.workflow.path if run.workflow else ".github/workflows/ci.yml",
+            "display_title": run.display_title if run.display_title is not None else run.name,
             "run_number": run.run_number,
             "run_attempt": run.run_attempt,
             "event": run.event,
             "status": run.status,
             "conclusion": run.conclusion,
-            "workflow_id": _num_id("workflow", r.full_name, run.name),
+            "workflow_id": wf_id,
             "check_suite_id": _num_id("suite", run.id),
             "url": u,
             "html_url": run.html_url or f"{r.html_url}/actions/runs/{run.id}",
             "pull_requests": [],
             "created_at": _iso(run.created_at),
-            "updated_at": _iso(run.created_at),
+            "updated_at": _iso(run.updated_at or run.created_at),
             "run_started_at": _iso(run.created_at),
-            "actor": self.user("octocat"),
-            "triggering_actor": self.user("octocat"),
+            "actor": self.user(run.actor),
+            "triggering_actor": self.user(run.actor),
             "jobs_url": f"{u}/jobs",
             "logs_url": f"{u}/logs",
             "check_suite_url": f"{self.api}/repos/{r.full_name}/check-suites/{_num_id('suite', run.id)}",
@@ -1188,10 +1406,23 @@ class _Render:
             "cancel_url": f"{u}/cancel",
             "rerun_url": f"{u}/rerun",
             "previous_attempt_url": None,
-            "workflow_url": f"{self.api}/repos/{r.full_name}/actions/workflows/"
-            f"{_num_id('workflow', r.full_name, run.name)}",
+            "workflow_url": f"{self.api}/repos/{r.full_name}/actions/workflows/{wf_id}",
             "repository": mini,
             "head_repository": mini,
+        }
+
+    def workflow(self, r: FakeRepo, wf: FakeWorkflow) -> dict[str, Any]:
+        return {
+            "id": wf.id,
+            "node_id": _node_id("W", wf.id),
+            "name": wf.name,
+            "path": wf.path,
+            "state": wf.state,
+            "created_at": _iso(wf.created_at),
+            "updated_at": _iso(wf.created_at),
+            "url": f"{self.api}/repos/{r.full_name}/actions/workflows/{wf.id}",
+            "html_url": f"{r.html_url}/blob/{r.default_branch}/{wf.path}",
+            "badge_url": f"{r.html_url}/workflows/{wf.file}/badge.svg",
         }
 
     def artifact(self, r: FakeRepo, a: FakeArtifact) -> dict[str, Any]:
@@ -1533,7 +1764,177 @@ def _find_run(repo: FakeRepo, run_id: str) -> FakeRun:
 
 def _r_get_run(c: _Ctx) -> _Resp:
     repo = c.repo()
-    return _Resp(200, c.render.run(repo, _find_run(repo, c.params["run_id"])))
+    run = _find_run(repo, c.params["run_id"])
+    out = c.render.run(repo, run)
+    run.polls += 1
+    if run.advance_after_polls:
+        run.set_state(*run.advance_after_polls.pop(0))
+    return _Resp(200, out)
+
+
+_RUN_STATUSES = {"queued", "in_progress", "completed", "requested", "waiting", "pending"}
+
+
+def _parse_when(text: str) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a date (the whole day) or a timestamp (that second)."""
+    text = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            start = datetime.fromisoformat(text).replace(tzinfo=UTC)
+            return start, start + timedelta(days=1)
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise _validation(
+            {"resource": "WorkflowRun", "field": "created", "code": "invalid", "value": text},
+            doc=f"{DOCS}/actions/workflow-runs#list-workflow-runs-for-a-repository",
+        ) from None
+    t = (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+    return t, t + timedelta(seconds=1)
+
+
+def _created_matches(expr: str, t: datetime) -> bool:
+    """GitHub's search date syntax: ``>=X``, ``>X``, ``<=X``, ``<X``, ``X..Y`` (``*`` open),
+    or ``X`` (that day / that second)."""
+    if ".." in expr:
+        lo, _, hi = expr.partition("..")
+        return (lo.strip() == "*" or t >= _parse_when(lo)[0]) and (
+            hi.strip() == "*" or t < _parse_when(hi)[1]
+        )
+    for op in (">=", "<=", ">", "<"):
+        if expr.startswith(op):
+            start, end = _parse_when(expr[len(op) :])
+            return {">=": t >= start, ">": t >= end, "<=": t < end, "<": t < start}[op]
+    start, end = _parse_when(expr)
+    return start <= t < end
+
+
+def _run_list(c: _Ctx, repo: FakeRepo, runs: Iterable[FakeRun]) -> _Resp:
+    q = c.query
+    shown: list[FakeRun] = []
+    for run in runs:
+        if run.hidden_for > 0:  # created, but not listed yet
+            run.hidden_for -= 1
+            continue
+        shown.append(run)
+    if q.get("event"):
+        shown = [r for r in shown if r.event == q["event"]]
+    if q.get("branch"):
+        shown = [r for r in shown if r.head_branch == q["branch"]]
+    if q.get("actor"):
+        shown = [r for r in shown if r.actor.lower() == q["actor"].lower()]
+    if q.get("head_sha"):
+        shown = [r for r in shown if r.head_sha == q["head_sha"]]
+    if q.get("status"):
+        st = q["status"]
+        if st in _RUN_STATUSES:
+            shown = [r for r in shown if r.status == st]
+        else:  # a conclusion: success, failure, cancelled, ...
+            shown = [r for r in shown if r.conclusion == st]
+    if q.get("created"):
+        shown = [r for r in shown if _created_matches(q["created"], r.created_at)]
+    return c.paginate([c.render.run(repo, r) for r in _newest_first(shown)], "workflow_runs")
+
+
+def _r_repo_runs(c: _Ctx) -> _Resp:
+    repo = c.repo()
+    return _run_list(c, repo, list(repo.runs.values()))
+
+
+def _find_workflow(repo: FakeRepo, id_or_file: str) -> FakeWorkflow:
+    try:
+        return repo.workflow(id_or_file)
+    except KeyError:
+        raise _HTTPError(
+            404, _error_body(404, doc=f"{DOCS}/actions/workflows#get-a-workflow")
+        ) from None
+
+
+def _r_list_workflows(c: _Ctx) -> _Resp:
+    repo = c.repo()
+    wfs = sorted(repo.workflows.values(), key=lambda w: w.id)
+    return c.paginate([c.render.workflow(repo, w) for w in wfs], "workflows")
+
+
+def _r_get_workflow(c: _Ctx) -> _Resp:
+    repo = c.repo()
+    return _Resp(200, c.render.workflow(repo, _find_workflow(repo, c.params["wf"])))
+
+
+def _r_workflow_runs(c: _Ctx) -> _Resp:
+    repo = c.repo()
+    wf = _find_workflow(repo, c.params["wf"])
+    return _run_list(c, repo, [r for r in repo.runs.values() if r.workflow is wf])
+
+
+def _dispatch_error(message: str) -> _HTTPError:
+    return _HTTPError(
+        422,
+        _error_body(422, message, f"{DOCS}/actions/workflows#create-a-workflow-dispatch-event"),
+    )
+
+
+def _r_dispatch(c: _Ctx) -> _Resp:
+    repo = c.repo()
+    wf = _find_workflow(repo, c.params["wf"])
+    data = c.json_body()
+    ref = data.get("ref")
+    if not isinstance(ref, str) or not ref:
+        raise _dispatch_error('Invalid request.\n\n"ref" wasn\'t supplied.')
+    inputs = data.get("inputs") if data.get("inputs") is not None else {}
+    if not isinstance(inputs, dict):
+        raise _dispatch_error(
+            f"Invalid request.\n\nFor 'properties/inputs', {json.dumps(inputs)} is not an object."
+        )
+    if not wf.dispatchable:
+        raise _dispatch_error("Workflow does not have 'workflow_dispatch' trigger")
+    if wf.state != "active":
+        raise _dispatch_error("Cannot trigger a 'workflow_dispatch' on a disabled workflow")
+    branch = ref.removeprefix("refs/heads/")
+    if repo.branches is not None and branch not in repo.branches:
+        raise _dispatch_error(f"No ref found for: {ref}")
+    effective = dict(inputs)
+    if wf.inputs is not None:
+        unexpected = sorted(set(inputs) - set(wf.inputs))
+        if unexpected:
+            raise _dispatch_error(f"Unexpected inputs provided: {json.dumps(unexpected)}")
+        for key, spec in wf.inputs.items():
+            if key not in inputs or inputs[key] in (None, ""):
+                if spec.get("required") and spec.get("default") in (None, ""):
+                    raise _dispatch_error(f"Required input '{key}' not provided")
+                if "default" in spec and key not in inputs:
+                    effective[key] = spec["default"]
+    assert c.login is not None
+    dispatch = FakeDispatch(workflow=wf, ref=ref, inputs=dict(inputs), login=c.login)
+    if wf.create_runs:
+        dispatch.run = repo.add_run(
+            c.fake._next_id("run"),
+            status="queued",
+            conclusion=None,
+            name=wf.name,
+            display_title=wf.title(effective, ref=ref, actor=c.login),
+            head_branch=branch,
+            event="workflow_dispatch",
+            workflow=wf,
+            actor=c.login,
+            inputs=effective,
+            run_number=len(wf.runs()) + 1,
+            hidden_for=wf.run_appears_after,
+            advance_after_polls=list(wf.run_states),
+        )
+    wf.dispatches.append(dispatch)
+    for hook in list(wf.hooks):
+        hook(dispatch)
+    run = dispatch.run
+    if data.get("return_run_details") and run is not None:
+        return _Resp(
+            200,
+            {
+                "workflow_run_id": run.id,
+                "run_url": f"{c.fake.base_url}/repos/{repo.full_name}/actions/runs/{run.id}",
+                "html_url": run.html_url or f"{repo.html_url}/actions/runs/{run.id}",
+            },
+        )
+    return _Resp(204, None)
 
 
 def _artifact_list(c: _Ctx, repo: FakeRepo, arts: list[FakeArtifact]) -> _Resp:
@@ -1598,6 +1999,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[[_Ctx], _Resp]]] = [
         ("POST", rf"{_REPO}/pulls", _r_create_pull),
         ("GET", rf"{_REPO}/pulls/(?P<number>\d+)", _r_get_pull),
         ("PATCH", rf"{_REPO}/pulls/(?P<number>\d+)", _r_patch_pull),
+        ("GET", rf"{_REPO}/actions/workflows", _r_list_workflows),
+        ("GET", rf"{_REPO}/actions/workflows/(?P<wf>[^/]+)", _r_get_workflow),
+        ("GET", rf"{_REPO}/actions/workflows/(?P<wf>[^/]+)/runs", _r_workflow_runs),
+        ("POST", rf"{_REPO}/actions/workflows/(?P<wf>[^/]+)/dispatches", _r_dispatch),
+        ("GET", rf"{_REPO}/actions/runs", _r_repo_runs),
         ("GET", rf"{_REPO}/actions/runs/(?P<run_id>\d+)", _r_get_run),
         ("GET", rf"{_REPO}/actions/runs/(?P<run_id>\d+)/artifacts", _r_run_artifacts),
         ("GET", rf"{_REPO}/actions/artifacts", _r_repo_artifacts),
