@@ -26,6 +26,7 @@ class Settings:
     timeout: int = 900  # seconds the engine may run
     artifact_cap_mb: int = 1024  # largest session artifact downloaded and extracted
     skip_permissions: bool = False  # claude --dangerously-skip-permissions (not recommended)
+    dispatch_poll: int = 5  # seconds between polls of a dispatched run
     push: bool | None = None  # None: push in issue mode, not in local mode
     bot_name: str = "learn-async[bot]"
     bot_email: str = "learn-async@users.noreply.github.com"

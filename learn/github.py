@@ -425,10 +425,12 @@ class Dispatcher:
         self.gh = gh
 
     def dispatch(self, workflow: str, ref: str, inputs: dict[str, str]) -> None:
-        with self.gh._errors(f"dispatching {workflow}"):
-            ok = self.gh.repo.get_workflow(workflow).create_dispatch(ref=ref, inputs=inputs)
-        if not ok:
-            raise GitHubError(f"GitHub refused to dispatch {workflow} on {ref}")
+        # PyGithub's create_dispatch answers False and drops GitHub's reason; the requester raises.
+        url = f"{self.gh.repo.url}/actions/workflows/{workflow}/dispatches"
+        with self.gh._errors(f"dispatching {workflow} on {ref}"):
+            self.gh.repo._requester.requestJsonAndCheck(
+                "POST", url, input={"ref": ref, "inputs": inputs}
+            )
 
     def find_run(self, workflow: str, marker: str, since: dt.datetime) -> WorkflowRun | None:
         """The dispatched run whose title carries ``marker`` (created at or after ``since``)."""

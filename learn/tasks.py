@@ -255,6 +255,7 @@ def dispatch(
             model=settings.model if model else None,
             engine=engine or None,
             wait=wait,
+            poll_seconds=settings.dispatch_poll,
         )
         run_dispatch(gh, request, out)
 
