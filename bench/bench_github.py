@@ -13,18 +13,15 @@ counted separately.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
-from common import CACHE, ROOT
+from common import CACHE
 
-from tests.conftest import GIT_ENV, Done, Repo, git
+from tests.conftest import Repo, git, make_invoke
 from tests.fakes.github_api import FakeGitHub
 from tests.test_github_scenarios import RUN_ID, SESSION_ID, TOKEN, World, artifact_zip, plan_body
 
@@ -43,30 +40,6 @@ def make_repo(tmp: Path) -> Repo:
     return Repo(clone, remote)
 
 
-def make_invoke(tmp: Path):  # type: ignore[no-untyped-def]
-    """One invoke task as its own process (tests/conftest.py's ``invoke``)."""
-
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Done:
-        proc = subprocess.run(
-            [sys.executable, "-m", "invoke", "--search-root", str(ROOT), *args],
-            cwd=cwd or tmp,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={
-                **os.environ,
-                **GIT_ENV,
-                "NO_COLOR": "1",
-                "GITHUB_ACTIONS": "",
-                "LEARN_CLAUDE_BIN": "/nonexistent/claude",
-                **(env or {}),
-            },
-        )
-        return Done(proc.returncode, proc.stdout, proc.stderr)
-
-    return run
-
-
 def one_path(example: str, cache: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="github-", dir=cache) as tmp_name:
         tmp = Path(tmp_name)
@@ -75,7 +48,7 @@ def one_path(example: str, cache: Path) -> dict[str, Any]:
             fake_repo = gh.add_repo("acme/widgets", default_branch="trunk")
             issue = fake_repo.add_issue(title="Plan: add slugify", body=plan_body())
             fake_repo.add_run(RUN_ID).add_artifact(f"session-{SESSION_ID}", artifact_zip(example))
-            world = World(gh, fake_repo, repo, issue.number, make_invoke(tmp))
+            world = World(gh, fake_repo, repo, issue.number, make_invoke(tmp, timeout=300))
             t0 = time.perf_counter()
             done = world.learn()
             wall = time.perf_counter() - t0

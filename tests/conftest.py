@@ -78,17 +78,17 @@ class Done:
         return self.out + self.err
 
 
-@pytest.fixture
-def invoke(tmp_path: Path) -> Callable[..., Done]:
-    """Run one invoke task as its own process, the way CI runs it."""
+def make_invoke(cwd: Path, timeout: float = 120) -> Callable[..., Done]:
+    """A runner of one invoke task as its own process, the way CI runs it (no claude CLI
+    unless a test gives LEARN_CLAUDE_BIN)."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Done:
+    def run(*args: str, cwd: Path | None = cwd, env: dict[str, str] | None = None) -> Done:
         proc = subprocess.run(
             [sys.executable, "-m", "invoke", "--search-root", str(ROOT), *args],
-            cwd=cwd or tmp_path,
+            cwd=cwd,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=timeout,
             env={
                 **os.environ,
                 **GIT_ENV,
@@ -101,6 +101,12 @@ def invoke(tmp_path: Path) -> Callable[..., Done]:
         return Done(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture
+def invoke(tmp_path: Path) -> Callable[..., Done]:
+    """Run one invoke task as its own process, the way CI runs it."""
+    return make_invoke(tmp_path)
 
 
 def write_jsonl(path: Path, entries: list[object], raw_tail: bytes = b"") -> Path:
