@@ -105,7 +105,13 @@ def v1_0(tmp: Path) -> Path:
 def v2_0(tmp: Path) -> Path:
     main = write_jsonl(
         tmp / f"{SID}.jsonl",
-        [*turn("2.0.74", 1), base("file-history-snapshot", "f1", "2.0.74", snapshot={"app.py": "API_KEY=abc123secret"}), base("queue-operation", "q1", "2.0.74", operation="dequeue")],
+        [
+            *turn("2.0.74", 1),
+            base(
+                "file-history-snapshot", "f1", "2.0.74", snapshot={"app.py": "API_KEY=abc123secret"}
+            ),
+            base("queue-operation", "q1", "2.0.74", operation="dequeue"),
+        ],
     )
     write_jsonl(
         tmp / "agent-1a2b3c.jsonl",
