@@ -75,7 +75,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: digest speed, memory, reduction/retention, GitHub requests, CI start-up.
+    """Benchmarks: digest speed, memory, reduction/retention, GitHub requests, CI start-up, tokens.
 
     Prints a table and writes bench/results.json; inputs are generated into .nox/.cache/bench/.
     Extra arguments go to bench/run.py (``nox -s bench -- --help``). See bench/README.md.

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from common import CACHE, LABELS, RESULTS, ROOT, inputs
 
-SECTIONS = ("throughput", "memory", "github", "startup")
+SECTIONS = ("throughput", "memory", "github", "startup", "tokens")
 
 # The targets (bench/README.md says why each is what it is).
 TARGET_RATIO = 0.5  # digest speed / bare orjson pass
@@ -187,6 +187,17 @@ def rows_for(res: dict[str, Any]) -> list[Row]:
                 "info",
             )
         )
+    for name, t in res.get("tokens", {}).items():
+        if isinstance(t, dict):
+            rows.append(
+                (
+                    f"tokens to the model, examples/{name}",
+                    f"{t['tokens_sent']:,} in {t['requests']} requests (raw ~{t['raw_tokens']:,}, "
+                    f"digest ~{t['digest_tokens']:,})",
+                    "-",
+                    "info",
+                )
+            )
     return rows
 
 
@@ -289,6 +300,14 @@ def main(argv: list[str] | None = None) -> int:
         s = time.perf_counter()
         res["startup"] = bench_startup.run(args.repeat)
         timings["startup"] = time.perf_counter() - s
+
+    if "tokens" not in skip:
+        import bench_tokens
+
+        print("tokens sent to the model per example (real Claude Code CLI, fake Messages API)")
+        s = time.perf_counter()
+        res["tokens"] = bench_tokens.run()
+        timings["tokens"] = time.perf_counter() - s
 
     missed_speed = any(t["ratio"] < TARGET_RATIO for t in res.get("throughput", {}).values())
     if args.profile == "always" or (args.profile == "auto" and missed_speed):
