@@ -21,23 +21,9 @@ from typing import Any
 import orjson
 from common import CACHE
 
-from tests.conftest import Repo, git, make_invoke
+from tests.conftest import make_invoke, make_repo
 from tests.fakes.github_api import FakeGitHub
 from tests.test_github_scenarios import RUN_ID, SESSION_ID, TOKEN, World, artifact_zip, plan_body
-
-
-def make_repo(tmp: Path) -> Repo:
-    """A clone of a bare remote whose trunk is ``trunk`` (tests/conftest.py's ``repo``)."""
-    remote, seed, clone = tmp / "remote.git", tmp / "seed", tmp / "work"
-    git(tmp, "init", "--quiet", "--bare", "-b", "trunk", str(remote))
-    git(tmp, "init", "--quiet", "-b", "trunk", str(seed))
-    (seed / "README.md").write_text("# sample\n")
-    (seed / "app.py").write_text("print('hi')\n")
-    git(seed, "add", ".")
-    git(seed, "commit", "--quiet", "-m", "initial")
-    git(seed, "push", "--quiet", str(remote), "trunk")
-    git(tmp, "clone", "--quiet", str(remote), str(clone))
-    return Repo(clone, remote)
 
 
 def one_path(example: str, cache: Path) -> dict[str, Any]:

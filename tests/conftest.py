@@ -50,21 +50,24 @@ class Repo:
         return git(self.remote, "branch", "--format=%(refname:short)").split()
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
+def make_repo(tmp: Path) -> Repo:
     """A clone of a bare remote whose trunk is ``trunk`` (not main: detection is tested)."""
-    remote = tmp_path / "remote.git"
-    seed = tmp_path / "seed"
-    git(tmp_path, "init", "--quiet", "--bare", "-b", "trunk", str(remote))
-    git(tmp_path, "init", "--quiet", "-b", "trunk", str(seed))
+    remote, seed, clone = tmp / "remote.git", tmp / "seed", tmp / "work"
+    git(tmp, "init", "--quiet", "--bare", "-b", "trunk", str(remote))
+    git(tmp, "init", "--quiet", "-b", "trunk", str(seed))
     (seed / "README.md").write_text("# sample\n")
     (seed / "app.py").write_text("print('hi')\n")
     git(seed, "add", ".")
     git(seed, "commit", "--quiet", "-m", "initial")
     git(seed, "push", "--quiet", str(remote), "trunk")
-    clone = tmp_path / "work"
-    git(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    git(tmp, "clone", "--quiet", str(remote), str(clone))
     return Repo(clone, remote)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    """A clone of a bare remote whose trunk is ``trunk``."""
+    return make_repo(tmp_path)
 
 
 @dataclass
