@@ -193,7 +193,12 @@ def _checkout_issue(target: Target, deps: Deps, previous: RunState | None) -> Ru
     run.sessions = [str(p) for p in target.sessions]
     run.save()
     _set_status(
-        deps, run, plan.PENDING, learn_run_id=run_id, learn_branch=run.branch, learn_error=None
+        deps,
+        run.issue,
+        plan.PENDING,
+        learn_run_id=run_id,
+        learn_branch=run.branch,
+        learn_error=None,
     )
     actions.write_outputs({"branch": run.branch}, deps.env)
     return run
@@ -298,20 +303,22 @@ def _no_sessions(deps: Deps, issue: Issue, run_id: str, why: str) -> None:
         "with `invoke learn --issue N --session PATH`."
     )
     deps.github.comment_once(issue.number, body, f"<!-- learn-async:{issue.number}:{run_id} -->")
-    deps.github.update_issue_body(
-        issue.number,
-        lambda b: plan.update_header(b, {"learn_status": plan.FAILED, "learn_error": why[:200]}),
-    )
+    _set_failed(deps, issue.number, why)
     raise TranscriptError(
         f"no session to learn from for #{issue.number}: {why}", fix="see the comment on the issue"
     )
 
 
-def _set_status(deps: Deps, run: RunState, status: str, **fields: object) -> None:
-    if run.issue is None:
+def _set_status(deps: Deps, issue: int | None, status: str, **fields: object) -> None:
+    """Write ``learn_status`` (and other fields) into the plan's metadata; no-op without a plan."""
+    if issue is None:
         return
     updates: dict[str, object | None] = {"learn_status": status, **fields}
-    deps.github.update_issue_body(run.issue, lambda body: plan.update_header(body, updates))
+    deps.github.update_issue_body(issue, lambda body: plan.update_header(body, updates))
+
+
+def _set_failed(deps: Deps, issue: int | None, reason: str) -> None:
+    _set_status(deps, issue, plan.FAILED, learn_error=reason[:200])
 
 
 # -- run-learn ---------------------------------------------------------------------------------
@@ -480,7 +487,7 @@ def _open_pr(run: RunState, deps: Deps) -> None:
     run.save()
     _set_status(
         deps,
-        run,
+        run.issue,
         plan.PENDING_REVIEW,
         learn_pr=pr.number,
         learn_branch=run.branch,
@@ -514,7 +521,7 @@ def _nothing_to_publish(run: RunState, deps: Deps) -> RunState:
         deps.github.comment_once(run.issue, body, marker(run))
         _set_status(
             deps,
-            run,
+            run.issue,
             plan.COMPLETED_NO_CHANGES,
             last_learn_at=_now().isoformat().replace("+00:00", "Z"),
             learn_error=None,
@@ -563,13 +570,7 @@ def record_failure(target: Target, deps: Deps, reason: str) -> RunState | None:
     if run is not None:
         run.status, run.error = "failed", reason
         run.save()
-    if target.issue is not None:
-        deps.github.update_issue_body(
-            target.issue,
-            lambda b: plan.update_header(
-                b, {"learn_status": plan.FAILED, "learn_error": reason[:200]}
-            ),
-        )
+    _set_failed(deps, target.issue, reason)
     return run
 
 
@@ -594,7 +595,3 @@ def failure_guard(target: Target, deps: Deps, exc: Exception) -> None:
         record_failure(target, deps, str(exc))
     except Exception as second:
         deps.out.warn(f"could not record learn_status: failed on #{target.issue}: {second}")
-
-
-def open_git(repo: Path) -> Git:
-    return Git.open(repo)

@@ -22,6 +22,7 @@ from learn.digest import DigestOptions, build_digest
 from learn.dispatch import Request
 from learn.dispatch import dispatch as run_dispatch
 from learn.errors import LearnError, UsageError
+from learn.git import Git
 from learn.github import GitHub
 from learn.github import Settings as GitHubSettings
 from learn.sessions import discover
@@ -73,7 +74,7 @@ def _step(
     """
     out = Output()
     with _errors(out):
-        git = steps.open_git(Path(where["repo"]).resolve())
+        git = Git.open(Path(where["repo"]).resolve())
         issue = plan.parse_issue_number(where["issue"]) if where.get("issue") else None
         target = steps.Target(
             git.repo,
@@ -218,7 +219,7 @@ def init(c: Context, repo: str = ".", spec: str = "", force: bool = False) -> No
     """Install the learn-async workflow (and the .learn/ ignore entry) into a repository."""
     out = Output()
     with _errors(out):
-        root = steps.open_git(Path(repo).resolve()).repo
+        root = Git.open(Path(repo).resolve()).repo
         changed = workflow.init(root, spec or None, force=force)
         for path in changed:
             out.ok(f"wrote {path.relative_to(root)}")
@@ -245,7 +246,7 @@ def dispatch(
     with _errors(out):
         if not issue:
             raise UsageError("which plan?", fix="pass --issue N")
-        git = steps.open_git(Path(repo).resolve())
+        git = Git.open(Path(repo).resolve())
         number = plan.parse_issue_number(issue)
         settings = config.load(git.repo, {"model": model or None, "engine": engine or None})
         gh = GitHub(GitHubSettings.from_env(git.remote_url()))
