@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from learn import state, steps
+from learn import plan, state, steps
 from learn.config import Settings
 from learn.console import Output
-from learn.errors import GitError, PathViolation, UsageError
+from learn.errors import GitError, GitHubError, PathViolation, TranscriptError, UsageError
 from learn.git import FakeGit
+from learn.github import ArtifactInfo, FakeGitHubGateway, Issue
 from tests.conftest import EXAMPLES
+from tests.test_github_scenarios import RUN_ID, SESSION_ID, artifact_zip, plan_body
 
 EXAMPLE = EXAMPLES / "fix-failing-test.jsonl"
 
@@ -83,3 +85,55 @@ def test_tasks_need_a_session_and_a_started_run(tmp_path: Path) -> None:
         steps.checkout_branch(steps.Target(tmp_path), deps(out, git, Settings()))
     with pytest.raises(UsageError, match="run `invoke checkout-branch`"):
         steps.run_learn(steps.Target(tmp_path, sessions=(EXAMPLE,)), deps(out, git))
+
+
+# -- issue mode over the in-memory GitHub ------------------------------------------------------
+def issue_world(
+    tmp_path: Path, body: str
+) -> tuple[steps.Target, steps.Deps, FakeGitHubGateway, FakeGit]:
+    gh = FakeGitHubGateway(
+        issues={7: Issue(7, "Plan: slugify", body, "https://github.test/issues/7")},
+        runs={str(RUN_ID): [ArtifactInfo(11, f"session-{SESSION_ID}", False, 1)]},
+        blobs={11: artifact_zip()},
+    )
+    out = Output(io.StringIO(), actions=False)
+    git = FakeGit(tmp_path, branches={"main": "0" * 40})
+    deps = steps.Deps(
+        Settings(engine="offline", push=True),
+        out,
+        git,
+        make_github=lambda: gh,
+        env={"GITHUB_RUN_ID": "55"},
+    )
+    return steps.Target(tmp_path, issue=7), deps, gh, git
+
+
+def status_of(gh: FakeGitHubGateway) -> str:
+    header = plan.read_header(gh.issues[7].body)
+    assert header is not None
+    return str(header["learn_status"])
+
+
+def test_issue_without_session_fields_comments_and_fails(tmp_path: Path) -> None:
+    target, deps, gh, git = issue_world(
+        tmp_path, plan_body(last_remote_impl_run_id=None, last_remote_impl_session_id=None)
+    )
+    with pytest.raises(TranscriptError, match="no session fields"):
+        steps.checkout_branch(target, deps)
+    assert status_of(gh) == "failed" and len(gh.comments[7]) == 1
+    assert not any(name == "add_worktree" for name, _ in git.calls)
+
+
+def test_pr_failure_then_rerun_opens_one_pr(tmp_path: Path) -> None:
+    target, deps, gh, git = issue_world(tmp_path, plan_body())
+    steps.checkout_branch(target, deps)
+    assert status_of(gh) == "pending"
+    steps.run_learn(target, deps)
+    gh.fail["open_draft_pr"] = GitHubError("GitHub answered 502 while opening the pull request")
+    with pytest.raises(GitHubError):
+        steps.publish(target, deps)
+    assert git.pushed == ["learn-7-55"]  # the docs were pushed before the PR failed
+    del gh.fail["open_draft_pr"]
+    run = steps.publish(target, deps)
+    assert run.operation == "created" and list(gh.prs) == ["learn-7-55"]
+    assert status_of(gh) == "pending_review"
