@@ -43,7 +43,7 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
     adopter = Path(session.create_tmp()) / "adopter" / ".github" / "workflows"
     adopter.mkdir(parents=True, exist_ok=True)
-    session.run("python", "-m", "learn.workflow", "adopter", str(adopter / "learn-async.yml"))
+    session.run("python", "-m", "learn.ci.workflow", "adopter", str(adopter / "learn-async.yml"))
     for folder in (".github/workflows", str(adopter)):
         session.run("zizmor", "--offline", folder)
         session.run("actionlint", *sorted(str(p) for p in Path(folder).glob("*.yml")))
@@ -53,7 +53,7 @@ def lint(session: nox.Session) -> None:
 def workflow(session: nox.Session) -> None:
     """Re-render .github/workflows/learn-async.yml from learn/templates/learn-async.yml."""
     install_project(session)
-    session.run("python", "-m", "learn.workflow", "self", ".github/workflows/learn-async.yml")
+    session.run("python", "-m", "learn.ci.workflow", "self", ".github/workflows/learn-async.yml")
 
 
 @nox.session(python=PYTHON)
@@ -83,5 +83,5 @@ def bench(session: nox.Session) -> None:
     install_project(session, "bench")
     # The start-up benchmark runs ``nox -R -s learn`` with the nox that runs this session.
     session.run(
-        "python", "bench/run.py", *session.posargs, env={"BENCH_NOX_PYTHON": sys.executable}
+        "python", "-m", "bench.run", *session.posargs, env={"BENCH_NOX_PYTHON": sys.executable}
     )

@@ -1,6 +1,6 @@
 """Digest throughput (against a bare orjson pass), reduction, and retention against ground truth.
 
-    python bench/bench_digest.py [--sizes 1MB,10MB] [--repeat 3]
+    python -m bench.bench_digest [--sizes 1MB,10MB] [--repeat 3]
 
 Throughput: best-of-N wall time of ``build_digest`` over a session's files, and of the floor of
 any Python-level reader over the same files (``for line in open(f, 'rb'): orjson.loads(line)``),
@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from common import CACHE, ROOT, inputs, timed, transcript_files
 
+from bench.common import CACHE, ROOT, inputs, timed, transcript_files
 from learn.digest import CHARS_PER_TOKEN, DigestResult, build_digest, load_events
-from learn.redact import redact
-from learn.sessions import discover
+from learn.privacy.redact import redact
+from learn.transcripts.files import discover
 
 EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
 

@@ -1,6 +1,6 @@
 """GitHub requests per full ``invoke learn --issue N`` run, counted by the fake's request log.
 
-    python bench/bench_github.py
+    python -m bench.bench_github
 
 The same setup as ``tests/test_github_scenarios.py``: ``FakeGitHub`` over loopback HTTP (PyGithub's
 real code path), a plan issue whose workflow run has the session artifact, a clone of a local
@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from common import CACHE
 
-from tests.conftest import make_invoke, make_repo
+from bench.common import CACHE
 from tests.fakes.github_api import FakeGitHub
-from tests.test_github_scenarios import RUN_ID, SESSION_ID, TOKEN, World, artifact_zip, plan_body
+from tests.support.github_world import RUN_ID, SESSION_ID, TOKEN, World, artifact_zip, plan_body
+from tests.support.processes import make_invoke
+from tests.support.repos import make_repo
 
 
 def one_path(example: str, cache: Path) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Peak memory of ``invoke digest`` as its own process, as the input grows.
 
-    python bench/bench_memory.py [--sizes 1MB,10MB,100MB]
+    python -m bench.bench_memory [--sizes 1MB,10MB,100MB]
 
 Runs ``python -m invoke --search-root <repo> digest FILE --out DIR`` (the CLI path a user and CI
 take) once per input and reads the child's peak RSS from ``os.wait4``. Also measures
@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from common import CACHE, ROOT, inputs, run_measured
+
+from bench.common import CACHE, ROOT, inputs, run_measured
 
 
 def invoke_cmd(*args: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Start-up cost of one CI step: ``nox -R -s learn -- --help`` against ``python -c 'import learn'``.
 
-    python bench/bench_startup.py [--repeat 5]
+    python -m bench.bench_startup [--repeat 5]
 
 Each workflow step runs ``nox -s learn -- <task>``. This times the fixed part of such a step on a
 reused venv (``-R``: no install), against the floor of starting the same venv's interpreter and
@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from common import ROOT
+
+from bench.common import ROOT
 
 
 def nox_cmd() -> list[str]:

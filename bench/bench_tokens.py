@@ -12,11 +12,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from common import ROOT
-
-from tests.conftest import git, make_invoke
+from bench.common import ROOT
 from tests.fakes.anthropic_api import FakeAnthropic, RequestContext, Text, ToolUse
 from tests.fakes.claude_cli import claude_env, default_cache_dir, install_claude_cli
+from tests.support.processes import make_invoke
+from tests.support.repos import git
 
 EXAMPLES = ("fix-failing-test.jsonl", "nothing-to-learn.jsonl")
 

@@ -11,18 +11,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench import gen_transcript
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 CACHE = ROOT / ".nox" / ".cache" / "bench"  # generated inputs live here, never in git
 RESULTS = BENCH / "results.json"
 LABELS = ("1MB", "10MB", "100MB")
 
-if str(ROOT) not in sys.path:  # `learn` and `tests` importable when run as bench/<script>.py
-    sys.path.insert(0, str(ROOT))
-if str(BENCH) not in sys.path:
-    sys.path.insert(0, str(BENCH))
-
-import gen_transcript  # noqa: E402
 
 T = TypeVar("T")
 
@@ -42,7 +38,7 @@ def inputs(labels: Sequence[str], cache: Path = CACHE) -> dict[str, tuple[Path, 
 
 def transcript_files(main: Path) -> list[Path]:
     """The files ``invoke digest <main>`` reads: the session and its subagents."""
-    from learn.sessions import discover
+    from learn.transcripts.files import discover
 
     return [f.path for f in discover([main])]
 

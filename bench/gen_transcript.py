@@ -1,8 +1,8 @@
 """Deterministic synthetic Claude Code transcripts for the benchmarks, with their ground truth.
 
-    python bench/gen_transcript.py --size 10MB --out DIR [--seed N]
+    python -m bench.gen_transcript --size 10MB --out DIR [--seed N]
 
-Writes a 2.1.x session the way the CLI lays it out (``/work/shared/FORMAT.md``; genuine lines in
+Writes a 2.1.x session the way the CLI lays it out (``docs/transcript-format.md``; genuine lines in
 ``examples/fix-failing-test.jsonl``)::
 
     DIR/projects/-home-dev-src-ledgerline/<sessionId>.jsonl

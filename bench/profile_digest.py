@@ -1,6 +1,6 @@
 """Where the digest's time goes: stage timings and a cProfile of ``build_digest`` (10 MB input).
 
-    python bench/profile_digest.py [--size 10MB] [--top 25]
+    python -m bench.profile_digest [--size 10MB] [--top 25]
 
 Stages, each best of 3 over the same files: the bare orjson pass; the transcript reader alone
 (``read_sessions``: parse, normalise, join, deduplicate); reader + events (``_EventBuilder``:
@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from common import CACHE, best_of, inputs, transcript_files
 
+from bench.common import CACHE, best_of, inputs, transcript_files
 from learn.digest import DigestOptions, _EventBuilder, build_digest
-from learn.sessions import discover
-from learn.transcript import ReadStats, read_sessions
+from learn.transcripts.files import discover
+from learn.transcripts.reader import ReadStats, read_sessions
 
 
 def _bare(files: list[Path]) -> None:

@@ -2,7 +2,7 @@
 
     nox -s bench                                # what to run
     nox -s bench -- --sizes 1MB,10MB --skip startup
-    python bench/run.py --help                  # in a venv with the project installed
+    python -m bench.run --help                  # in a venv with the project installed
 
 Inputs are generated once into .nox/.cache/bench/ (keyed by the generator's source hash).
 """
@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from common import CACHE, LABELS, RESULTS, ROOT, inputs
+
+from bench.common import CACHE, LABELS, RESULTS, ROOT, inputs
 
 SECTIONS = ("throughput", "memory", "github", "startup", "tokens")
 
@@ -273,28 +274,28 @@ def main(argv: list[str] | None = None) -> int:
     }
     timings: dict[str, float] = {}
     if "throughput" not in skip:
-        import bench_digest
+        from bench import bench_digest
 
         print("digest throughput, reduction, retention")
         s = time.perf_counter()
         res.update(bench_digest.run(labels, args.repeat))
         timings["throughput"] = time.perf_counter() - s
     if "memory" not in skip:
-        import bench_memory
+        from bench import bench_memory
 
         print("peak memory of `invoke digest`")
         s = time.perf_counter()
         res["memory"] = bench_memory.run(labels)
         timings["memory"] = time.perf_counter() - s
     if "github" not in skip:
-        import bench_github
+        from bench import bench_github
 
         print("GitHub requests per run")
         s = time.perf_counter()
         res["github"] = bench_github.run()
         timings["github"] = time.perf_counter() - s
     if "startup" not in skip:
-        import bench_startup
+        from bench import bench_startup
 
         print("CI step start-up")
         s = time.perf_counter()
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         timings["startup"] = time.perf_counter() - s
 
     if "tokens" not in skip:
-        import bench_tokens
+        from bench import bench_tokens
 
         print("tokens sent to the model per example (real Claude Code CLI, fake Messages API)")
         s = time.perf_counter()
@@ -311,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
 
     missed_speed = any(t["ratio"] < TARGET_RATIO for t in res.get("throughput", {}).values())
     if args.profile == "always" or (args.profile == "auto" and missed_speed):
-        import profile_digest
+        from bench import profile_digest
 
         s = time.perf_counter()
         res["profile"] = profile_digest.run("10MB")

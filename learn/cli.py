@@ -10,7 +10,7 @@ from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
 
 from learn import __version__
-from learn.tasks import ns
+from learn.collection import ns
 
 
 class LearnProgram(Program):

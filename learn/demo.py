@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from learn.git import Git
+from learn.gateways.git import Git
 
 ROOT = Path(__file__).resolve().parent.parent
 

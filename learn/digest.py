@@ -22,9 +22,9 @@ from typing import IO, Any
 
 import orjson
 
-from learn.redact import redact
-from learn.sessions import SessionFile
-from learn.transcript import Message, ReadStats, read_sessions
+from learn.privacy.redact import redact
+from learn.transcripts.files import SessionFile
+from learn.transcripts.reader import Message, ReadStats, read_sessions
 
 DEFAULT_TOKEN_BUDGET = 20_000
 _FILE_READERS = frozenset({"Read", "NotebookRead"})

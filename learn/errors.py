@@ -57,4 +57,18 @@ class PathViolation(DocError):
 
 
 class GitHubError(LearnError):
-    """GitHub refused or failed a request."""
+    """GitHub refused or failed a request.
+
+    ``status`` is GitHub's HTTP status, or None when GitHub could not be reached at all.
+    """
+
+    TRANSIENT = frozenset({429, 500, 502, 503, 504})
+
+    def __init__(self, message: str, *, fix: str | None = None, status: int | None = 0) -> None:
+        super().__init__(message, fix=fix)
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying: GitHub was unreachable or answered a 5xx/429."""
+        return self.status is None or self.status in self.TRANSIENT

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from learn import docs
-from tests.conftest import EXAMPLES, Done, Repo
+from learn import learned_docs as docs
 from tests.fakes.anthropic_api import Fail, FakeAnthropic, RequestContext, Slow, Text, ToolUse
 from tests.fakes.claude_cli import claude_env
+from tests.support.processes import Done
+from tests.support.repos import EXAMPLES, Repo
 
 pytestmark = pytest.mark.claude
 EXAMPLE = EXAMPLES / "fix-failing-test.jsonl"

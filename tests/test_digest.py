@@ -10,9 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from learn.digest import DigestOptions, build_digest, clean_text, load_events, result_excerpt
-from learn.redact import redact
-from learn.sessions import discover
-from tests.conftest import EXAMPLES, assistant, tool_result, user, write_jsonl
+from learn.privacy.redact import redact
+from learn.transcripts.files import discover
+from tests.support.repos import EXAMPLES
+from tests.support.transcripts import assistant, tool_result, user, write_jsonl
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.jsonl"))
 

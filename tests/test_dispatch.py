@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from learn import plan
-from tests.conftest import ROOT, Done, Repo
+from learn import plan_header as plan
 from tests.fakes.github_api import FakeDispatch, FakeGitHub, FakeRepo
-from tests.test_github_scenarios import TOKEN, plan_body
+from tests.support.github_world import TOKEN, plan_body
+from tests.support.processes import Done
+from tests.support.repos import ROOT, Repo
 
 WORKFLOW = ROOT / ".github" / "workflows" / "learn-async.yml"
 

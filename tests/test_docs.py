@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learn.docs import (
+from learn.errors import DocError
+from learn.learned_docs import (
     BANNER,
     LearnedDoc,
     Tripwire,
@@ -21,7 +22,6 @@ from learn.docs import (
     validate_tree,
     write_doc,
 )
-from learn.errors import DocError
 
 TOKEN = "ghp_" + "A1b2" * 9  # looks like a GitHub token; built at runtime so no scanner trips
 

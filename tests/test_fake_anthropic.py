@@ -40,7 +40,7 @@ from tests.fakes.claude_cli import (
 
 MAIN_SYSTEM = [
     {"type": "text", "text": "You are Claude Code."},
-    {"type": "text", "text": "# Environment\n - Primary working directory: /work/proj\n"},
+    {"type": "text", "text": "# Environment\n - Primary working directory: /home/dev/proj\n"},
 ]
 
 
@@ -133,7 +133,7 @@ def test_streams_messages_api_events_for_text_and_tool_use() -> None:
         assert thinking["thinking"] == "plan" and thinking["signature"]
         assert text == {"type": "text", "text": "Writing it."}
         assert tool["name"] == "Write" and tool["id"].startswith("toolu_")
-        assert tool["input"] == {"file_path": "/work/proj/docs/x.md", "content": "é" * 100}
+        assert tool["input"] == {"file_path": "/home/dev/proj/docs/x.md", "content": "é" * 100}
 
         status, data, _ = _post(api, "/v1/messages", _main_body(stream=False))
         plain = json.loads(data)
@@ -145,7 +145,7 @@ def test_streams_messages_api_events_for_text_and_tool_use() -> None:
         assert json.loads(data)["content"][0]["text"] == "Done."
     assert [r.turn for r in api.main_requests] == [0, 1, None]
     assert api.main_requests[0].query == {"beta": ["true"]}
-    assert api.main_requests[0].cwd == "/work/proj"
+    assert api.main_requests[0].cwd == "/home/dev/proj"
 
 
 def test_side_requests_get_trivial_replies_and_do_not_consume_the_script() -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from learn import docs
+from learn import learned_docs as docs
 from learn.digest import Event, build_digest, load_events
 from learn.engines import EngineJob
 from learn.engines.offline import OfflineEngine, extract, signature
-from learn.sessions import discover
-from tests.conftest import EXAMPLES
+from learn.transcripts.files import discover
+from tests.support.repos import EXAMPLES
 
 
 def job_for(example: Path, tmp_path: Path, issue: int | None = None) -> EngineJob:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from learn.errors import LearnError, UsageError
-from learn.plan import (
+from learn.plan_header import (
     ALREADY_LEARNED,
     COMPLETED_NO_CHANGES,
     FAILED,

@@ -1,4 +1,4 @@
-"""learn.redact: token families, assignments, URLs, key blocks, JSON, idempotence, no false
+"""learn.privacy.redact: token families, assignments, URLs, key blocks, JSON, idempotence, no false
 positives, and hypothesis properties.
 
 Every secret-looking sample is built by concatenation at run time, so this file itself holds no
@@ -17,7 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learn.redact import _ANY_SCAN, _SCANS, KINDS, Finding, contains_secret, find_secrets, redact
+from learn.privacy.redact import (
+    _ANY_SCAN,
+    _SCANS,
+    KINDS,
+    Finding,
+    contains_secret,
+    find_secrets,
+    redact,
+)
 
 BODY36 = "A1b2" * 9
 GH = "ghp_" + BODY36

@@ -7,14 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from learn import plan, state, steps
-from learn.config import Settings
+from learn import plan_header as plan
+from learn import steps
 from learn.console import Output
 from learn.errors import GitError, GitHubError, PathViolation, TranscriptError, UsageError
-from learn.git import FakeGit
-from learn.github import ArtifactInfo, FakeGitHubGateway, Issue
-from tests.conftest import EXAMPLES
-from tests.test_github_scenarios import RUN_ID, SESSION_ID, artifact_zip, plan_body
+from learn.gateways.github import ArtifactInfo, Issue
+from learn.settings import Settings
+from learn.steps import state
+from tests.fakes.git import FakeGit
+from tests.fakes.github_gateway import FakeGitHubGateway
+from tests.support.github_world import RUN_ID, SESSION_ID, artifact_zip, plan_body
+from tests.support.repos import EXAMPLES
 
 EXAMPLE = EXAMPLES / "fix-failing-test.jsonl"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from learn.config import Settings, load
 from learn.console import Output
 from learn.engines import select
 from learn.engines.stream import StreamState
 from learn.errors import UsageError
+from learn.settings import Settings, load
 
 DATA = Path(__file__).parent / "data"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from learn import docs
-from tests.conftest import EXAMPLES, Done, Repo
+from learn import learned_docs as docs
+from tests.support.processes import Done
+from tests.support.repos import EXAMPLES, Repo
 
 FIX = str(EXAMPLES / "fix-failing-test.jsonl")
 NOTHING = str(EXAMPLES / "nothing-to-learn.jsonl")

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from learn.errors import TranscriptError, UsageError
-from learn.sessions import discover, encode_project_dir, newest_local_session
-from learn.transcript import ReadStats, read_file, read_sessions
-from tests.conftest import assistant, tool_result, user, write_jsonl
+from learn.transcripts.files import discover, encode_project_dir, newest_local_session
+from learn.transcripts.reader import ReadStats, read_file, read_sessions
+from tests.support.transcripts import assistant, tool_result, user, write_jsonl
 
 
 def read(path: Path, agent: str = "") -> tuple[list, ReadStats]:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Done, Repo, write_jsonl
+from tests.support.processes import Done
+from tests.support.repos import Repo
+from tests.support.transcripts import write_jsonl
 
 SID = "0b6c3c2e-1111-4222-8333-444455556666"
 
@@ -20,7 +22,7 @@ def base(kind: str, uuid: str, version: str, **extra: object) -> dict[str, objec
         "parentUuid": None,
         "sessionId": SID,
         "version": version,
-        "cwd": "/work/app",
+        "cwd": "/home/dev/app",
         "gitBranch": "main",
         "timestamp": "2025-06-01T10:00:00Z",
         **extra,
@@ -60,7 +62,7 @@ def turn(version: str, n: int, *, sidechain: bool = False) -> list[dict[str, obj
                     "id": f"te{n}",
                     "name": "Edit",
                     "input": {
-                        "file_path": "/work/app/app.py",
+                        "file_path": "/home/dev/app/app.py",
                         "old_string": "a",
                         "new_string": "b",
                     },

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from learn import workflow
-from learn.dispatch import Request
-from learn.tasks import ns
-from tests.conftest import ROOT, git
+from learn.ci import workflow
+from learn.ci.dispatch import Request
+from learn.collection import ns
+from tests.support.repos import ROOT, git
 
 WORKFLOW = ROOT / ".github" / "workflows" / "learn-async.yml"
 

@@ -1,4 +1,4 @@
-"""The local GitHub Actions step runner used by the workflow tests (tests/workflow_runner.py)."""
+"""The local GitHub Actions step runner used by the workflow tests (tests/support/workflow_runner.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import GIT_ENV, Repo
-from tests.workflow_runner import (
+from tests.support.repos import GIT_ENV, Repo
+from tests.support.workflow_runner import (
     JobResult,
     StepContext,
     WorkflowError,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from learn import plan
-from tests.conftest import GIT_ENV, ROOT, git
+from learn import plan_header as plan
 from tests.fakes.github_api import FakeGitHub, FakeRepo, make_zip
-from tests.test_github_scenarios import SESSION_ID, TOKEN, artifact_zip, plan_body
-from tests.workflow_runner import JobResult, StepContext, run_job
+from tests.support.github_world import SESSION_ID, TOKEN, artifact_zip, plan_body
+from tests.support.repos import GIT_ENV, ROOT, git
+from tests.support.workflow_runner import JobResult, StepContext, run_job
 
 WORKFLOW = ROOT / ".github" / "workflows" / "learn-async.yml"
 RUN_ID = 21202876864

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from learn.config import Settings
 from learn.console import Output
+from learn.settings import Settings
 
 DOCS_DIR = "docs/learned"
 
@@ -48,19 +48,21 @@ def select(
     settings: Settings, out: Output, env: Mapping[str, str] | None = None
 ) -> tuple[Engine, str]:
     """The engine to use and why it was picked (printed, so nobody wonders)."""
-    from learn.engines.claude import ClaudeEngine, find_cli, has_credentials
+    from learn.engines.claude import ClaudeEngine
     from learn.engines.offline import OfflineEngine
+    from learn.gateways.claude_cli import ClaudeCli
 
     env = dict(os.environ if env is None else env)
+    cli = ClaudeCli(env)
     if settings.engine == "offline":
         return OfflineEngine(), "offline engine (--engine offline)"
     if settings.engine == "claude":
         return ClaudeEngine(
             settings, out, env
         ), f"claude engine, model {settings.model} (--engine claude)"
-    if find_cli(env) is None:
+    if cli.binary() is None:
         return OfflineEngine(), "offline engine (auto: no `claude` CLI on PATH)"
-    if not has_credentials(env):
+    if not cli.has_credentials():
         return (
             OfflineEngine(),
             "offline engine (auto: no ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN)",

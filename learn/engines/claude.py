@@ -12,35 +12,21 @@ our own code validates whatever the model wrote afterwards.
 from __future__ import annotations
 
 import os
-import shutil
 import threading
-from collections import deque
 from importlib import resources
 from pathlib import Path
 
 import orjson
-import sh
 
-from learn.config import Settings
 from learn.console import Output
 from learn.engines import DOCS_DIR, EngineJob, EngineResult
 from learn.engines.stream import StreamState
 from learn.errors import EngineError, UsageError
+from learn.gateways.claude_cli import ClaudeCli, ClaudeCliLike, CliTimeout
+from learn.settings import Settings
 
 TOOLS = "Read,Write,Edit,Glob,Grep"
 ALLOWED = f"Read,Glob,Grep,Write({DOCS_DIR}/**),Edit({DOCS_DIR}/**)"
-CREDENTIAL_VARS = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")
-
-
-def find_cli(env: dict[str, str]) -> str | None:
-    explicit = env.get("LEARN_CLAUDE_BIN")
-    if explicit:
-        return explicit if Path(explicit).is_file() else None
-    return shutil.which("claude", path=env.get("PATH"))
-
-
-def has_credentials(env: dict[str, str]) -> bool:
-    return any(env.get(name) for name in CREDENTIAL_VARS)
 
 
 def load_prompt() -> str:
@@ -63,9 +49,9 @@ def build_prompt(job: EngineJob) -> str:
     )
 
 
-def command(binary: str, job: EngineJob, settings: Settings) -> list[str]:
+def command(job: EngineJob, settings: Settings) -> list[str]:
+    """The CLI's arguments: the bundled prompt, stream-json output, and the confinement."""
     args = [
-        binary,
         "-p",
         build_prompt(job),
         "--verbose",
@@ -88,23 +74,29 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 class ClaudeEngine:
     name = "claude"
 
-    def __init__(self, settings: Settings, out: Output, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        out: Output,
+        env: dict[str, str] | None = None,
+        cli: ClaudeCliLike | None = None,
+    ) -> None:
         self.settings = settings
         self.out = out
         self.env = dict(os.environ if env is None else env)
+        self.cli = cli or ClaudeCli(self.env)
 
     def run(self, job: EngineJob) -> EngineResult:
-        binary = find_cli(self.env)
-        if binary is None:
+        if self.cli.binary() is None:
             raise UsageError(
                 "the Claude Code CLI (`claude`) is not installed",
                 fix="npm install -g @anthropic-ai/claude-code, or use --engine offline",
             )
-        if not has_credentials(self.env):
+        if not self.cli.has_credentials():
             raise UsageError(
                 "no Claude credentials", fix="set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN"
             )
-        argv = command(binary, job, self.settings)
+        argv = command(job, self.settings)
         env = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **self.env}
         if self.settings.skip_permissions:
             env["IS_SANDBOX"] = "1"
@@ -117,7 +109,6 @@ class ClaudeEngine:
 
     def _run(self, argv: list[str], env: dict[str, str], job: EngineJob) -> StreamState:
         stream = StreamState()
-        stderr: deque[str] = deque(maxlen=20)
         lock = threading.Lock()
         log = (job.run_dir / "engine.jsonl").open("w", encoding="utf-8")
         turns_reported = 0
@@ -133,30 +124,19 @@ class ClaudeEngine:
 
         self.out.info(f"claude: model {self.settings.model}, timeout {self.settings.timeout}s")
         try:
-            proc = sh.Command(argv[0])(
-                *argv[1:],
-                _cwd=str(job.worktree),
-                _env=env,
-                _out=on_line,
-                _err=stderr.append,
-                _bg=True,
-                _ok_code=list(range(256)),
-                _in=os.devnull,
+            done = self.cli.run(
+                argv, cwd=job.worktree, env=env, timeout=self.settings.timeout, on_line=on_line
             )
-            try:
-                proc.wait(timeout=self.settings.timeout)
-            except sh.TimeoutException:
-                proc.kill()
-                raise EngineError(
-                    f"the Claude engine timed out after {self.settings.timeout}s "
-                    f"({stream.progress()})",
-                    fix="raise LEARN_TIMEOUT or check the API's health",
-                ) from None
+        except CliTimeout:
+            raise EngineError(
+                f"the Claude engine timed out after {self.settings.timeout}s ({stream.progress()})",
+                fix="raise LEARN_TIMEOUT or check the API's health",
+            ) from None
         finally:
             log.close()
-        code = proc.exit_code
+        code = done.exit_code
         if code != 0 or stream.is_error:
-            why = stream.message or "".join(stderr).strip().splitlines()[-1:] or ["no output"]
+            why = stream.message or done.stderr_tail.splitlines()[-1:] or ["no output"]
             text = why if isinstance(why, str) else why[0]
             raise EngineError(f"the Claude engine failed (exit {code}): {text.strip()[:300]}")
         if not stream.finished:

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from learn.digest import Event, load_events
-from learn.docs import LearnedDoc, Tripwire, slugify, write_doc
 from learn.engines import EngineJob, EngineResult
+from learn.learned_docs import LearnedDoc, Tripwire, slugify, write_doc
 
 CATEGORY = "sessions"
 SHELL_TOOLS = frozenset({"Bash", "PowerShell", "BashOutput"})

@@ -379,7 +379,7 @@ class FakeWorkflow:
             return self.name
         if "${{" not in self.run_name:
             return self.run_name
-        from tests.workflow_runner import render_template  # only for ${{ }} templates
+        from tests.support.workflow_runner import render_template  # only for ${{ }} templates
 
         event_inputs = {k: _input_str(v) for k, v in inputs.items()}
         github = {
@@ -531,7 +531,7 @@ class FakeRepo:
         ``run_name``: the runs' ``display_title`` - a callable ``f(inputs) -> str`` (inputs as
         dispatched, over the declared defaults), a ``run-name`` template with ``${{ }}``
         (``inputs``/``github.event.inputs``/``github.actor``/``github.ref``... evaluated with
-        tests.workflow_runner), or a fixed string; None: the workflow name.
+        tests.support.workflow_runner), or a fixed string; None: the workflow name.
         ``inputs``: the ``workflow_dispatch`` inputs declaration; when given, a dispatch with an
         undeclared input or without a required one is 422, as on GitHub.
         ``source``: a workflow YAML file to take ``name``, ``run-name`` and ``inputs`` from
@@ -540,7 +540,7 @@ class FakeRepo:
         requests first. ``run_states``: :attr:`FakeRun.advance_after_polls` of each new run.
         """
         if source is not None:
-            from tests.workflow_runner import load_workflow, workflow_inputs
+            from tests.support.workflow_runner import load_workflow, workflow_inputs
 
             doc = load_workflow(Path(source))
             on = doc.get("on")

@@ -345,7 +345,7 @@ def _read_existing(path: Path) -> LearnedDoc | None:
 
 
 def _redacted(doc: LearnedDoc) -> LearnedDoc:
-    from learn import redact
+    from learn.privacy import redact
 
     r = redact.redact
     return replace(
@@ -359,7 +359,7 @@ def _redacted(doc: LearnedDoc) -> LearnedDoc:
 
 
 def _redact_value(value: Any) -> Any:
-    from learn import redact
+    from learn.privacy import redact
 
     if isinstance(value, str):
         return redact.redact(value)
@@ -417,7 +417,7 @@ def _load_one(docs_root: Path, rel: Path) -> LearnedDoc:
         text = (docs_root / rel).read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise _Problem("not valid UTF-8") from None
-    from learn import redact
+    from learn.privacy import redact
 
     if redact.contains_secret(text):
         raise _Problem("contains what looks like a secret: remove it (or redact it)")

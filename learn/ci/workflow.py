@@ -88,7 +88,7 @@ def init(repo: Path, spec: str | None = None, *, force: bool = False) -> list[Pa
     return changed
 
 
-if __name__ == "__main__":  # python -m learn.workflow {self|adopter} PATH
+if __name__ == "__main__":  # python -m learn.ci.workflow {self|adopter} PATH
     import sys
 
     Path(sys.argv[2]).write_text(render(sys.argv[1]), encoding="utf-8")

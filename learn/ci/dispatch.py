@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from learn import plan
+from learn import plan_header as plan
 from learn.console import Output
 from learn.errors import GitHubError
-from learn.github import Dispatcher, GitHub, WorkflowRun
+from learn.gateways.github import GitHub, WorkflowRun
 
 WORKFLOW_FILE = "learn-async.yml"
 
@@ -46,15 +46,14 @@ def dispatch(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> WorkflowRun:
-    runs = Dispatcher(gh)
     distinct_id = uuid.uuid4().hex[:12]
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)  # allow for clock skew
-    runs.dispatch(WORKFLOW_FILE, request.ref, request.inputs(distinct_id))
+    gh.dispatch_workflow(WORKFLOW_FILE, request.ref, request.inputs(distinct_id))
     out.ok(f"dispatched {WORKFLOW_FILE} for #{request.issue} on {request.ref} (id {distinct_id})")
     deadline = clock() + request.timeout_seconds
     run = None
     while run is None:
-        run = runs.find_run(WORKFLOW_FILE, distinct_id, since)
+        run = gh.find_dispatched_run(WORKFLOW_FILE, distinct_id, since)
         if run is None:
             if clock() > deadline:
                 raise GitHubError(f"the dispatched run [{distinct_id}] did not appear in time")
@@ -70,7 +69,7 @@ def dispatch(
         if clock() > deadline:
             raise GitHubError(f"run {run.id} did not finish in time ({run.status})", fix=run.url)
         sleep(request.poll_seconds)
-        run = runs.run(run.id)
+        run = gh.workflow_run(run.id)
     _report(gh, request.issue, run, out)
     return run
 

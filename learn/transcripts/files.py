@@ -1,6 +1,6 @@
 """Finding the transcript files of a session and labelling its subagents.
 
-Three subagent layouts exist (FORMAT.md): 1.0.x inline ``isSidechain`` lines (handled by the
+Three subagent layouts exist (docs/transcript-format.md): 1.0.x inline ``isSidechain`` lines (handled by the
 reader), 2.0.x flat ``agent-<hex>.jsonl`` beside the session, 2.1.x
 ``<sessionId>/subagents/agent-<id>.jsonl`` with a sibling ``agent-<id>.meta.json``.
 """

@@ -1,4 +1,4 @@
-"""The plan issue's ``plan-header`` metadata block: find it, read it, update it in place (SPEC §3).
+"""The plan issue's ``plan-header`` metadata block: find it, read it, update it in place.
 
 A plan issue's body carries erk-style metadata blocks::
 
@@ -64,7 +64,7 @@ def _norm_status(status: object) -> str:
 
 
 def is_already_learned(status: object) -> bool:
-    """True for the statuses that mean "skip unless --force" (SPEC §3)."""
+    """True for the statuses that mean "skip unless --force"."""
     return _norm_status(status) in ALREADY_LEARNED
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from learn.config import DEFAULT_MODEL, load, parse_bool
 from learn.errors import UsageError
+from learn.settings import DEFAULT_MODEL, load, parse_bool
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -58,3 +58,33 @@ def test_bad_pyproject(tmp_path: Path) -> None:
 
 def test_parse_bool_accepts_bools() -> None:
     assert parse_bool("x", True) is True
+
+
+def test_every_setting_is_declared_once_and_reaches_the_task_help() -> None:
+    """The tasks' --help for a setting is the help declared on the Settings field."""
+    from dataclasses import fields
+
+    from learn.collection import HELP, ns
+    from learn.settings import Settings, cli_help, cli_name
+
+    for f in fields(Settings):
+        assert f.metadata["help"], f"{f.name} has no help text"
+        assert HELP[cli_name(f.name)] == cli_help(f.name)[cli_name(f.name)]
+    # every option a task offers has a help text, and none is declared twice
+    for name in ns.task_names:
+        task = ns[name]
+        for option in task.help:
+            assert task.help[option], f"{name} --{option} has no help"
+
+
+def test_numbers_below_their_minimum_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="LEARN_ARTIFACT_CAP_MB must be at least 1, not '-1'"):
+        load(tmp_path, {}, env={"LEARN_ARTIFACT_CAP_MB": "-1"})
+    with pytest.raises(UsageError, match="LEARN_GITHUB_BACKOFF must be a number"):
+        load(tmp_path, {}, env={"LEARN_GITHUB_BACKOFF": "soon"})
+    assert load(tmp_path, {}, env={"LEARN_GITHUB_BACKOFF": "0.25"}).github_backoff == 0.25
+
+
+def test_a_non_table_tool_section_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('tool = "x"\n')
+    assert load(tmp_path, {}, env={}).engine == "auto"

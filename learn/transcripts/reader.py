@@ -1,6 +1,6 @@
 """Streaming reader for Claude Code session transcripts (JSONL).
 
-The format is undocumented and changes between versions (see FORMAT.md), so the reader is
+The format is undocumented and changes between versions (see docs/transcript-format.md), so the reader is
 defensive: it streams line by line (files reach gigabytes), never raises on a line, counts what it
 skipped, drops noise entries, deduplicates entries by ``uuid`` across files and joins the several
 lines one API response is written as (they share ``message.id``).
@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-# Entry types that carry nothing a reader of the session needs (FORMAT.md "Noise").
+# Entry types that carry nothing a reader of the session needs (docs/transcript-format.md).
 NOISE_TYPES = frozenset(
     {
         "file-history-snapshot",

@@ -16,37 +16,32 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from learn import config, plan, steps, workflow
+from learn import plan_header as plan
+from learn import settings, steps
+from learn.ci import workflow
+from learn.ci.dispatch import Request
+from learn.ci.dispatch import dispatch as run_dispatch
 from learn.console import Output
 from learn.digest import DigestOptions, build_digest
-from learn.dispatch import Request
-from learn.dispatch import dispatch as run_dispatch
 from learn.errors import LearnError, UsageError
-from learn.git import Git
-from learn.github import GitHub
-from learn.github import Settings as GitHubSettings
-from learn.sessions import discover
+from learn.gateways.git import Git
+from learn.gateways.github import GitHub, GitHubSettings
+from learn.transcripts.files import discover
 
+# Options of the tasks that are not settings; the settings' help comes from learn.settings.
 HELP = {
     "issue": "the plan issue to learn from (GitHub)",
     "session": "a transcript (.jsonl) or a folder of them; repeatable",
     "repo": "the git repository to learn into (default: the current directory's)",
     "run-id": "id in the branch name learn-<issue>-<id> (default: $GITHUB_RUN_ID or a local id)",
     "force": "learn again even if the plan says it was already learned",
-    "engine": "auto | claude | offline  (auto: claude when the CLI and credentials are there)",
-    "model": "model for the Claude engine",
-    "token-budget": "digest chunk size in tokens (default 20000)",
-    "trunk": "branch to start from (default: detected)",
-    "push": "push the learn branch to origin (default: on with --issue, off without)",
     "dry-run": "show the diff; commit nothing and leave branch and tree as they are",
     "reason": "why the run failed, recorded as learn_error on the plan",
-    "timeout": "seconds the learn engine may run (default 900)",
-    "dangerously-skip-permissions": "run claude unconfined (NOT recommended: the transcript is "
-    "untrusted); our own path check still applies",
     "out": "folder for the digest (default: .learn/digest)",
     "spec": "pip requirement the workflow installs (default: this exact version)",
     "wait": "follow the run to completion and report the PR or comment it produced",
     "ref": "branch to run the workflow on (default: the repository's default branch)",
+    **settings.cli_help(),
 }
 TARGET = ("issue", "session", "repo", "run-id")
 
@@ -83,8 +78,8 @@ def _step(
             run_id=where.get("run_id") or None,
             force=bool(where.get("force")),
         )
-        settings = config.load(git.repo, cli or {})
-        deps = steps.Deps(settings, out, git, steps.github_factory(git))
+        resolved = settings.load(git.repo, cli or {})
+        deps = steps.Deps(resolved, out, git, steps.github_factory(git, resolved))
         try:
             fn(target, deps, **kwargs)
         except LearnError as exc:
@@ -207,7 +202,7 @@ def digest(c: Context, path: str, out: str = ".learn/digest", token_budget: int 
         paths = [Path(p) for p in path.split(",") if p.strip()]
         if not paths:
             raise UsageError("no transcript given", fix="invoke digest PATH[,PATH...] [--out DIR]")
-        config.load(Path.cwd(), {"token_budget": token_budget})  # validates the budget
+        settings.load(Path.cwd(), {"token_budget": token_budget})  # validates the budget
         result = build_digest(discover(paths), Path(out), DigestOptions(token_budget=token_budget))
         output.info(result.summary())
         for chunk in result.chunks:
@@ -248,15 +243,15 @@ def dispatch(
             raise UsageError("which plan?", fix="pass --issue N")
         git = Git.open(Path(repo).resolve())
         number = plan.parse_issue_number(issue)
-        settings = config.load(git.repo, {"model": model or None, "engine": engine or None})
-        gh = GitHub(GitHubSettings.from_env(git.remote_url()))
+        resolved = settings.load(git.repo, {"model": model or None, "engine": engine or None})
+        gh = GitHub(GitHubSettings.from_env(git.remote_url(), resolved))
         request = Request(
             issue=number,
             ref=ref or gh.default_branch(),
-            model=settings.model if model else None,
+            model=resolved.model if model else None,
             engine=engine or None,
             wait=wait,
-            poll_seconds=settings.dispatch_poll,
+            poll_seconds=resolved.dispatch_poll,
         )
         run_dispatch(gh, request, out)
 

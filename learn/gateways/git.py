@@ -1,18 +1,20 @@
 """The git gateway: every git command the project runs goes through :class:`Git`.
 
 The learn work happens in a separate worktree (``.learn/runs/<key>/worktree``) so a person's
-checkout and uncommitted work are never touched. :class:`FakeGit` records what it was asked and
-can be told to fail, for fast unit tests of the steps.
+checkout and uncommitted work are never touched. :class:`GitLike` is what the steps need of it
+(``tests/fakes/git.py`` has the in-memory fake).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import sh
 
@@ -29,6 +31,44 @@ def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     hints = [ln for ln in lines if not ln.startswith("hint:")]
     return (hints or lines or ["(no output)"])[-1]
+
+
+class GitLike(Protocol):
+    """What the steps need of git: :class:`Git`, or a fake in unit tests."""
+
+    def trunk(self) -> str: ...
+    def start_point(self, trunk: str) -> str: ...
+    def branch_exists(self, name: str) -> bool: ...
+    def remote_url(self, remote: str = "origin") -> str | None: ...
+    def fetch(self, remote: str, branch: str) -> None: ...
+    def ignore_locally(self, pattern: str) -> None: ...
+    def add_worktree(self, path: Path, branch: str, start: str) -> None: ...
+    def remove_worktree(self, path: Path) -> None: ...
+    def delete_branch(self, branch: str) -> None: ...
+    def delete_remote_branch(
+        self, remote: str, branch: str, env: dict[str, str] | None = None
+    ) -> None: ...
+    def changed_paths(self, worktree: Path) -> list[str]: ...
+    def show(self, worktree: Path, rev_path: str) -> str | None: ...
+    def commits_since(self, base: str, ref: str) -> int: ...
+    def commit(self, worktree: Path, paths: list[str], message: str, who: Identity) -> str: ...
+    def push(
+        self, worktree: Path, remote: str, branch: str, env: dict[str, str] | None = None
+    ) -> None: ...
+
+
+def token_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Hand the GitHub token to git for one command through the environment, never .git/config."""
+    token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
+    if not token:
+        return {}
+    server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.{server}/.extraheader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+    }
 
 
 class Git:
@@ -197,82 +237,3 @@ class Git:
         listed = self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}", env=env)
         if listed.strip():
             self.run("push", "--quiet", remote, f":refs/heads/{branch}", env=env)
-
-
-@dataclass
-class FakeGit:
-    """An in-memory stand-in: records calls, keeps branches in a dict, fails on request.
-
-    ``fail = {"push": GitError("rejected")}`` makes that method raise. Worktrees are plain
-    directories; ``changed_paths`` lists the files written under them since ``add_worktree``.
-    """
-
-    repo: Path
-    trunk_name: str = "main"
-    branches: dict[str, str] = field(default_factory=lambda: {"main": "0" * 40})
-    fail: dict[str, Exception] = field(default_factory=dict)
-    calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
-    committed: dict[Path, set[str]] = field(default_factory=dict)
-    checked_out: dict[Path, str] = field(default_factory=dict)
-    pushed: list[str] = field(default_factory=list)
-
-    def _record(self, name: str, *args: object) -> None:
-        self.calls.append((name, args))
-        if name in self.fail:
-            raise self.fail[name]
-
-    def trunk(self) -> str:
-        self._record("trunk")
-        return self.trunk_name
-
-    def start_point(self, trunk: str) -> str:
-        self._record("start_point", trunk)
-        return self.branches[trunk]
-
-    def branch_exists(self, name: str) -> bool:
-        return name in self.branches
-
-    def remote_url(self, remote: str = "origin") -> str | None:
-        return None
-
-    def ignore_locally(self, pattern: str) -> None:
-        self._record("ignore_locally", pattern)
-
-    def add_worktree(self, path: Path, branch: str, start: str) -> None:
-        self._record("add_worktree", path, branch, start)
-        path.mkdir(parents=True, exist_ok=True)
-        self.branches.setdefault(branch, start)
-        self.committed.setdefault(path, set())
-        self.checked_out[path] = branch
-
-    def remove_worktree(self, path: Path) -> None:
-        self._record("remove_worktree", path)
-        shutil.rmtree(path, ignore_errors=True)
-
-    def delete_branch(self, branch: str) -> None:
-        self._record("delete_branch", branch)
-        self.branches.pop(branch, None)
-
-    def changed_paths(self, worktree: Path) -> list[str]:
-        done = self.committed.get(worktree, set())
-        files = (p.relative_to(worktree).as_posix() for p in worktree.rglob("*") if p.is_file())
-        return sorted(p for p in files if p not in done)
-
-    def show(self, worktree: Path, rev_path: str) -> str | None:
-        return None
-
-    def commits_since(self, base: str, ref: str) -> int:
-        return 0 if self.branches.get(ref, base) == base else 1
-
-    def commit(self, worktree: Path, paths: list[str], message: str, who: Identity) -> str:
-        self._record("commit", paths, message)
-        self.committed.setdefault(worktree, set()).update(self.changed_paths(worktree))
-        sha = f"{len(self.calls):040x}"
-        self.branches[self.checked_out[worktree]] = sha
-        return sha
-
-    def push(
-        self, worktree: Path, remote: str, branch: str, env: Mapping[str, str] | None = None
-    ) -> None:
-        self._record("push", remote, branch)
-        self.pushed.append(branch)

@@ -1,12 +1,19 @@
 """The GitHub gateway: every GitHub request goes through :class:`GitHub` (PyGithub).
 
-- Reads are retried by urllib3 (GET only) with backoff on 5xx, 429 and rate-limit 403s.
-- Writes are never retried blindly: PyGithub's default retry also retries POST, so a 5xx whose
-  write went through would duplicate a PR or comment. A failed write is retried only after
-  checking that it did not happen (comments carry a hidden marker; a PR is found by its head).
+One retry policy (:class:`RetryPolicy`, from the ``github_retries``/``github_backoff`` settings)
+serves every request:
+
+- Reads are retried by PyGithub's ``GithubRetry`` (urllib3; GET only) with backoff on 5xx, 429
+  and rate-limit 403s.
+- Writes and the artifact download go through :meth:`GitHub._retrying` (tenacity), keyed on
+  :attr:`GitHubError.status`. Writes are never retried blindly: PyGithub's default retry also
+  retries POST, so a 5xx whose write went through would duplicate a PR or comment. A failed write
+  is retried only after checking that it did not happen (comments carry a hidden marker; a PR is
+  found by its head).
 - Library errors become :class:`GitHubError`/:class:`UsageError` with messages for people.
 
-:class:`FakeGitHubGateway` is the in-memory stand-in for fast unit tests of the steps.
+:class:`GitHubLike` is what the steps need of it (``tests/fakes/github_gateway.py`` is the
+in-memory fake).
 """
 
 from __future__ import annotations
@@ -14,13 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import requests
+import tenacity
 from github import Auth, Github, GithubException, GithubRetry
 from github.Artifact import Artifact
 from github.GithubException import (
@@ -31,10 +39,10 @@ from github.GithubException import (
 from github.PaginatedList import PaginatedList
 
 from learn.errors import GitHubError, UsageError
+from learn.settings import Settings
 
 T = TypeVar("T")
 ACTIONS_PR_FORBIDDEN = "not permitted to create or approve pull requests"
-_TRANSIENT = {429, 500, 502, 503, 504}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +67,39 @@ class ArtifactInfo:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently a transient GitHub failure is tried again."""
+
+    retries: int = 3
+    backoff: float = 1.0  # seconds before the first retry, doubled each time
+    max_rate_limit_wait: float = 60.0  # a rate limit that resets later than this fails at once
+
+    def for_reads(self) -> GithubRetry:
+        """PyGithub's urllib3 retry for GETs (writes are retried by :meth:`GitHub._retrying`)."""
+        return _Retry(
+            total=self.retries,
+            backoff_factor=self.backoff / 2,
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            status_forcelist=sorted(GitHubError.TRANSIENT),
+            max_rate_limit_wait=self.max_rate_limit_wait,
+            secondary_rate_wait=min(60.0, self.max_rate_limit_wait),
+        )
+
+
 @dataclass(frozen=True)
-class Settings:
+class GitHubSettings:
     repo: str  # owner/name
     token: str
     api_url: str = "https://api.github.com"
     server_url: str = "https://github.com"
-    retries: int = 3
-    backoff: float = 1.0  # seconds, doubled on each retry
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: int = 30
-    max_rate_limit_wait: float = 60.0
 
     @classmethod
-    def from_env(cls, origin_url: str | None, env: dict[str, str] | None = None) -> Settings:
+    def from_env(
+        cls, origin_url: str | None, settings: Settings, env: Mapping[str, str] | None = None
+    ) -> GitHubSettings:
         env = dict(os.environ if env is None else env)
         token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or ""
         if not token:
@@ -87,8 +115,7 @@ class Settings:
             token=token,
             api_url=env.get("GITHUB_API_URL") or cls.api_url,
             server_url=env.get("GITHUB_SERVER_URL") or cls.server_url,
-            retries=int(env.get("LEARN_GITHUB_RETRIES") or cls.retries),
-            backoff=float(env.get("LEARN_GITHUB_BACKOFF") or cls.backoff),
+            retry=RetryPolicy(settings.github_retries, settings.github_backoff),
         )
 
 
@@ -149,30 +176,38 @@ class _Retry(GithubRetry):
         return super().increment(method, url, response, *args, **kw)
 
 
+class GitHubLike(Protocol):
+    """What the steps need of GitHub: :class:`GitHub`, or a fake in unit tests."""
+
+    def default_branch(self) -> str: ...
+    def issue(self, number: int) -> Issue: ...
+    def artifacts(self, run_id: str) -> list[ArtifactInfo]: ...
+    def download_artifact(self, artifact: ArtifactInfo, dest: Path, max_bytes: int) -> Path: ...
+    def update_issue_body(self, number: int, change: Callable[[str], str]) -> str: ...
+    def comment_once(self, number: int, body: str, marker: str) -> int: ...
+    def open_draft_pr(
+        self, branch: str, base: str, title: str, body: str
+    ) -> tuple[PullRequest, str]: ...
+
+
 class GitHub:
     """The real gateway (PyGithub against ``api_url``)."""
 
-    def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, settings: GitHubSettings, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.settings = settings
         self.sleep = sleep
-        retry = _Retry(
-            total=settings.retries,
-            backoff_factor=settings.backoff / 2,
-            allowed_methods=frozenset({"GET", "HEAD"}),
-            status_forcelist=sorted(_TRANSIENT),
-            max_rate_limit_wait=settings.max_rate_limit_wait,
-            secondary_rate_wait=min(60.0, settings.max_rate_limit_wait),
-        )
         self.client = Github(
             base_url=settings.api_url,
             auth=Auth.Token(settings.token),
-            retry=retry,
+            retry=settings.retry.for_reads(),
             timeout=settings.timeout,
             seconds_between_requests=None,
             seconds_between_writes=None,
             lazy=True,
         )
-        self.repo = self.client.get_repo(settings.repo, lazy=True)
+        self.repo = self.client.get_repo(settings.repo)  # lazy: the client was made lazy
 
     # -- error mapping ---------------------------------------------------------------------
     @contextmanager
@@ -186,45 +221,75 @@ class GitHub:
             ) from None
         except RateLimitExceededException as exc:
             raise GitHubError(
-                f"GitHub rate limit exceeded while {what}{_reset_time(exc)}"
+                f"GitHub rate limit exceeded while {what}{_reset_time(exc)}", status=exc.status
             ) from None
         except UnknownObjectException:
             raise GitHubError(
-                f"not found on GitHub while {what} (repository {self.settings.repo})"
+                f"not found on GitHub while {what} (repository {self.settings.repo})", status=404
             ) from None
         except GithubException as exc:
             status = exc.status
             if status in (403, 429) and _is_rate_limit(exc):
                 raise GitHubError(
-                    f"GitHub rate limit exceeded while {what}{_reset_time(exc)}"
+                    f"GitHub rate limit exceeded while {what}{_reset_time(exc)}", status=status
                 ) from None
-            raise GitHubError(f"GitHub answered {status} while {what}: {_message(exc)}") from None
+            raise GitHubError(
+                f"GitHub answered {status} while {what}: {_message(exc)}", status=status
+            ) from None
         except requests.RequestException as exc:
-            raise GitHubError(f"cannot reach GitHub while {what}: {type(exc).__name__}") from None
+            raise GitHubError(
+                f"cannot reach GitHub while {what}: {type(exc).__name__}", status=None
+            ) from None
         except Exception as exc:  # urllib3 MaxRetryError and friends, wrapped by requests or not
             if type(exc).__module__.startswith(("urllib3", "requests")):
                 raise GitHubError(
-                    f"cannot reach GitHub while {what}: {type(exc).__name__}"
+                    f"cannot reach GitHub while {what}: {type(exc).__name__}", status=None
                 ) from None
             raise
 
-    def _write(self, what: str, attempt: Callable[[], T], already: Callable[[], T | None]) -> T:
-        """Run a write; after a transient failure, look for its effect before trying again."""
-        delay = self.settings.backoff
-        for tries_left in range(self.settings.retries, -1, -1):
-            try:
-                with self._errors(what):
-                    return attempt()
-            except GitHubError as exc:
-                if tries_left == 0 or not _transient(exc):
-                    raise
-            self.sleep(delay)
-            delay *= 2
-            with self._errors(what):
+    def _retrying(
+        self, attempt: Callable[[], T], already: Callable[[], T | None] | None = None
+    ) -> T:
+        """Run ``attempt``, retrying transient failures (:attr:`GitHubError.transient`) by the policy.
+
+        Before each retry, ``already`` looks for the effect of the failed try (a write whose
+        answer was lost may have landed): when it finds one, that is the result.
+        """
+        policy = self.settings.retry
+        tries = 0
+
+        def run() -> T:
+            nonlocal tries
+            tries += 1
+            if tries > 1 and already is not None:
                 found = already()
-            if found is not None:
-                return found
-        raise AssertionError("unreachable")
+                if found is not None:
+                    return found
+            return attempt()
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(policy.retries + 1),
+            wait=tenacity.wait_exponential(multiplier=policy.backoff, max=60),
+            retry=tenacity.retry_if_exception(
+                lambda exc: isinstance(exc, GitHubError) and exc.transient
+            ),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(run)
+
+    def _write(self, what: str, attempt: Callable[[], T], already: Callable[[], T | None]) -> T:
+        """A write, retried only after checking that the failed try did not land."""
+
+        def mapped() -> T:
+            with self._errors(what):
+                return attempt()
+
+        def found() -> T | None:
+            with self._errors(what):
+                return already()
+
+        return self._retrying(mapped, found)
 
     # -- reads -----------------------------------------------------------------------------
     def default_branch(self) -> str:
@@ -252,7 +317,7 @@ class GitHub:
                 # One request: page the run's artifacts directly (fetching the run first costs one more).
                 listing = PaginatedList(
                     Artifact,
-                    self.repo._requester,
+                    self.client.requester,
                     f"{self.repo.url}/actions/runs/{int(run_id)}/artifacts",
                     None,
                     list_item="artifacts",
@@ -289,16 +354,7 @@ class GitHub:
             "Authorization": f"Bearer {self.settings.token}",
             "Accept": "application/vnd.github+json",
         }
-        delay = self.settings.backoff
-        for tries_left in range(self.settings.retries, -1, -1):
-            try:
-                return self._download(url, headers, artifact, dest, max_bytes)
-            except GitHubError as exc:
-                if tries_left == 0 or not _transient(exc):
-                    raise
-            self.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
+        return self._retrying(lambda: self._download(url, headers, artifact, dest, max_bytes))
 
     def _download(
         self, url: str, headers: dict[str, str], artifact: ArtifactInfo, dest: Path, cap: int
@@ -317,11 +373,14 @@ class GitHub:
                 raise GitHubError(
                     f"artifact {artifact.name} has expired",
                     fix="artifacts are kept for a limited time; re-run the implementation to upload it again",
+                    status=410,
                 )
             if answer.status_code == 401:
                 raise UsageError("GitHub rejected the token (401) while downloading an artifact")
             if answer.status_code >= 400:
-                raise GitHubError(f"GitHub answered {answer.status_code} while {what}")
+                raise GitHubError(
+                    f"GitHub answered {answer.status_code} while {what}", status=answer.status_code
+                )
             size = 0
             dest.parent.mkdir(parents=True, exist_ok=True)
             with dest.open("wb") as out:
@@ -334,7 +393,9 @@ class GitHub:
                     out.write(chunk)
             return dest
         except requests.RequestException as exc:
-            raise GitHubError(f"cannot reach GitHub while {what}: {type(exc).__name__}") from None
+            raise GitHubError(
+                f"cannot reach GitHub while {what}: {type(exc).__name__}", status=None
+            ) from None
 
     # -- writes ----------------------------------------------------------------------------
     def update_issue_body(self, number: int, change: Callable[[str], str]) -> str:
@@ -397,6 +458,34 @@ class GitHub:
             self.repo.get_pull(pr.number).edit(title=title, body=body)
         return pr
 
+    # -- workflow dispatch (invoke dispatch) -----------------------------------------------
+    def dispatch_workflow(self, workflow: str, ref: str, inputs: dict[str, str]) -> None:
+        # PyGithub's create_dispatch answers False and drops GitHub's reason; the requester raises.
+        url = f"{self.repo.url}/actions/workflows/{workflow}/dispatches"
+        with self._errors(f"dispatching {workflow} on {ref}"):
+            self.client.requester.requestJsonAndCheck(
+                "POST", url, input={"ref": ref, "inputs": inputs}
+            )
+
+    def find_dispatched_run(
+        self, workflow: str, marker: str, since: dt.datetime
+    ) -> WorkflowRun | None:
+        """The dispatched run whose title carries ``marker`` (created at or after ``since``)."""
+        created = f">={since.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+        with self._errors(f"listing the runs of {workflow}"):
+            runs = self.repo.get_workflow(workflow).get_runs(
+                event="workflow_dispatch", created=created
+            )
+            for run in runs:
+                found = _run_of(run)
+                if marker in found.title:
+                    return found
+        return None
+
+    def workflow_run(self, run_id: int) -> WorkflowRun:
+        with self._errors(f"reading workflow run {run_id}"):
+            return _run_of(self.repo.get_workflow_run(run_id))
+
 
 @dataclass(frozen=True, slots=True)
 class WorkflowRun:
@@ -416,109 +505,3 @@ def _run_of(run: Any) -> WorkflowRun:
         str(run.conclusion or ""),
         str(run.html_url or ""),
     )
-
-
-class Dispatcher:
-    """Workflow dispatch and run discovery (``invoke dispatch``), over the same client."""
-
-    def __init__(self, gh: GitHub) -> None:
-        self.gh = gh
-
-    def dispatch(self, workflow: str, ref: str, inputs: dict[str, str]) -> None:
-        # PyGithub's create_dispatch answers False and drops GitHub's reason; the requester raises.
-        url = f"{self.gh.repo.url}/actions/workflows/{workflow}/dispatches"
-        with self.gh._errors(f"dispatching {workflow} on {ref}"):
-            self.gh.repo._requester.requestJsonAndCheck(
-                "POST", url, input={"ref": ref, "inputs": inputs}
-            )
-
-    def find_run(self, workflow: str, marker: str, since: dt.datetime) -> WorkflowRun | None:
-        """The dispatched run whose title carries ``marker`` (created at or after ``since``)."""
-        created = f">={since.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
-        with self.gh._errors(f"listing the runs of {workflow}"):
-            runs = self.gh.repo.get_workflow(workflow).get_runs(
-                event="workflow_dispatch", created=created
-            )
-            for run in runs:
-                found = _run_of(run)
-                if marker in found.title:
-                    return found
-        return None
-
-    def run(self, run_id: int) -> WorkflowRun:
-        with self.gh._errors(f"reading workflow run {run_id}"):
-            return _run_of(self.gh.repo.get_workflow_run(run_id))
-
-
-def _transient(exc: GitHubError) -> bool:
-    text = exc.message
-    return "cannot reach GitHub" in text or any(f"answered {code}" in text for code in _TRANSIENT)
-
-
-@dataclass
-class FakeGitHubGateway:
-    """In-memory GitHub for unit tests: records calls, fails on request (``fail[name]``)."""
-
-    issues: dict[int, Issue] = field(default_factory=dict)
-    runs: dict[str, list[ArtifactInfo]] = field(default_factory=dict)
-    blobs: dict[int, bytes] = field(default_factory=dict)
-    trunk: str = "main"
-    comments: dict[int, list[str]] = field(default_factory=dict)
-    prs: dict[str, PullRequest] = field(default_factory=dict)
-    fail: dict[str, Exception] = field(default_factory=dict)
-    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
-
-    def _record(self, name: str, *args: Any) -> None:
-        self.calls.append((name, args))
-        if name in self.fail:
-            raise self.fail[name]
-
-    def default_branch(self) -> str:
-        self._record("default_branch")
-        return self.trunk
-
-    def issue(self, number: int) -> Issue:
-        self._record("issue", number)
-        if number not in self.issues:
-            raise UsageError(f"issue #{number} not found")
-        return self.issues[number]
-
-    def artifacts(self, run_id: str) -> list[ArtifactInfo]:
-        self._record("artifacts", run_id)
-        if run_id not in self.runs:
-            raise GitHubError(f"workflow run {run_id} not found")
-        return self.runs[run_id]
-
-    def download_artifact(self, artifact: ArtifactInfo, dest: Path, max_bytes: int) -> Path:
-        self._record("download_artifact", artifact.name)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(self.blobs[artifact.id])
-        return dest
-
-    def update_issue_body(self, number: int, change: Callable[[str], str]) -> str:
-        self._record("update_issue_body", number)
-        issue = self.issues[number]
-        new = change(issue.body)
-        self.issues[number] = Issue(issue.number, issue.title, new, issue.url)
-        return new
-
-    def comment_once(self, number: int, body: str, marker: str) -> int:
-        self._record("comment_once", number, body)
-        existing = self.comments.setdefault(number, [])
-        if not any(marker in c for c in existing):
-            existing.append(body)
-        return len(existing)
-
-    def find_open_pr(self, branch: str) -> PullRequest | None:
-        return self.prs.get(branch)
-
-    def open_draft_pr(
-        self, branch: str, base: str, title: str, body: str
-    ) -> tuple[PullRequest, str]:
-        self._record("open_draft_pr", branch, base, title)
-        if branch in self.prs:
-            return self.prs[branch], "updated"
-        self.prs[branch] = PullRequest(
-            100 + len(self.prs), f"https://github.test/pull/{100 + len(self.prs)}"
-        )
-        return self.prs[branch], "created"

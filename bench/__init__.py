@@ -1,0 +1,1 @@
+"""Benchmarks: ``nox -s bench`` (``python -m bench.run`` from the repository root)."""

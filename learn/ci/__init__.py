@@ -1,0 +1,1 @@
+"""GitHub Actions integration: step outputs and summaries, the workflow template, dispatch."""

@@ -1,0 +1,1 @@
+"""Secrets and personal data: found and redacted before any text leaves the machine."""

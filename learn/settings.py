@@ -1,0 +1,187 @@
+"""Settings: CLI options > ``LEARN_*`` environment variables > ``[tool.learn]`` > defaults.
+
+Each setting is declared once, as a field of :class:`Settings`: its type, default and help text
+live there; its environment variable (``LEARN_<NAME>``), its ``[tool.learn]`` key and its CLI
+option (``--<name>``) are derived from the field name, and the tasks' ``--help`` reads the help
+text from here (:func:`cli_help`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from learn.errors import UsageError
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "ENGINES",
+    "MODEL_RE",
+    "Settings",
+    "cli_help",
+    "cli_name",
+    "env_name",
+    "load",
+    "parse_bool",
+]
+
+DEFAULT_MODEL = "claude-haiku-4-5"
+# A Claude model id (claude-haiku-4-5, claude-3-5-haiku-20241022, ...) or a CLI alias.
+MODEL_RE = re.compile(r"(claude-[a-z0-9]+(?:[.-][a-z0-9]+)*|haiku|sonnet|opus)(\[1m\])?")
+ENGINES = ("auto", "offline", "claude")
+
+
+def _setting(
+    default: Any,
+    help: str,
+    *,
+    cli: str | None = None,
+    choices: tuple[str, ...] = (),
+    minimum: float | None = None,
+) -> Any:
+    """Declare one setting: default, help, and optionally its CLI name, choices and minimum."""
+    meta = {"help": help, "cli": cli, "choices": choices, "minimum": minimum}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    engine: str = _setting(
+        "auto",
+        "auto | claude | offline (auto: claude when the CLI and credentials are there)",
+        choices=ENGINES,
+    )
+    model: str = _setting(DEFAULT_MODEL, "model for the Claude engine")
+    token_budget: int = _setting(20_000, "digest chunk size in tokens", minimum=1_000)
+    timeout: int = _setting(900, "seconds the learn engine may run", minimum=1)
+    artifact_cap_mb: int = _setting(
+        1024, "largest session artifact downloaded and extracted, in MB", minimum=1
+    )
+    skip_permissions: bool = _setting(
+        False,
+        "run claude unconfined (NOT recommended: the transcript is untrusted); "
+        "our own path check still applies",
+        cli="dangerously-skip-permissions",
+    )
+    dispatch_poll: int = _setting(5, "seconds between polls of a dispatched run", minimum=0)
+    push: bool | None = _setting(
+        None, "push the learn branch to origin (default: on with --issue, off without)"
+    )
+    bot_name: str = _setting("learn-async[bot]", "commit author name")
+    bot_email: str = _setting("learn-async@users.noreply.github.com", "commit author e-mail")
+    trunk: str = _setting("", "branch to start from (default: detected)")
+    github_retries: int = _setting(3, "retries of a transient GitHub failure", minimum=0)
+    github_backoff: float = _setting(
+        1.0, "seconds before the first GitHub retry (doubled each time)", minimum=0
+    )
+
+
+def _declared() -> dict[str, Field[Any]]:
+    return {f.name: f for f in fields(Settings)}
+
+
+def cli_name(name: str) -> str:
+    """The CLI option of a setting: ``skip_permissions`` → ``dangerously-skip-permissions``."""
+    return _declared()[name].metadata["cli"] or name.replace("_", "-")
+
+
+def env_name(name: str) -> str:
+    return f"LEARN_{name.upper()}"
+
+
+def cli_help(*names: str) -> dict[str, str]:
+    """``--help`` texts for the named settings (all when none is named), keyed by CLI option."""
+    declared = _declared()
+    out: dict[str, str] = {}
+    for name in names or tuple(declared):
+        f = declared[name]
+        default = "" if f.default in (None, "", MISSING) else f"; default {f.default}"
+        out[cli_name(name)] = f"{f.metadata['help']} (env {env_name(name)}{default})"
+    return out
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(name: str, value: object) -> bool:
+    """``LEARN_PUSH=false`` means False (not a truthy non-empty string)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise UsageError(f"{name} must be true or false, not {value!r}")
+
+
+def _coerce(where: str, f: Field[Any], value: object) -> object:
+    kind = str(f.type)
+    if kind in ("bool | None", "bool"):
+        return parse_bool(where, value)
+    if kind in ("int", "float"):
+        if isinstance(value, bool):
+            raise UsageError(f"{where} must be a number, not {value!r}")
+        try:
+            number: float = int(str(value)) if kind == "int" else float(str(value))
+        except ValueError:
+            what = "a whole number" if kind == "int" else "a number"
+            raise UsageError(f"{where} must be {what}, not {value!r}") from None
+        minimum = f.metadata["minimum"]
+        if minimum is not None and number < minimum:
+            raise UsageError(f"{where} must be at least {minimum:g}, not {value!r}")
+        return number
+    text = str(value)
+    choices = f.metadata["choices"]
+    if choices and text not in choices:
+        raise UsageError(
+            f"unknown {f.name} {text!r} (from {where})", fix=f"use one of {', '.join(choices)}"
+        )
+    return text
+
+
+def _pyproject(repo: Path) -> dict[str, Any]:
+    path = repo / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is not valid TOML: {exc}") from None
+    tool = data.get("tool", {})
+    table = tool.get("learn", {}) if isinstance(tool, dict) else {}
+    return table if isinstance(table, dict) else {}
+
+
+def load(
+    repo: Path, cli: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Resolve settings for ``repo``; ``cli`` values of None mean "not given"."""
+    env = os.environ if env is None else env
+    declared = _declared()
+    values: dict[str, object] = {}
+    for key, value in _pyproject(repo).items():
+        key = key.replace("-", "_")
+        if key not in declared:
+            raise UsageError(f"unknown setting [tool.learn] {key!r} in {repo / 'pyproject.toml'}")
+        values[key] = _coerce(f"[tool.learn] {key}", declared[key], value)
+    for key, f in declared.items():
+        raw = env.get(env_name(key))
+        if raw is not None and raw != "":
+            values[key] = _coerce(env_name(key), f, raw)
+    for key, value in (cli or {}).items():
+        if value is not None:
+            values[key] = _coerce(f"--{cli_name(key)}", declared[key], value)
+    settings = replace(Settings(), **values)  # type: ignore[arg-type]
+    if not MODEL_RE.fullmatch(settings.model):
+        raise UsageError(
+            f"{settings.model!r} is not a Claude model id",
+            fix=f"use e.g. {DEFAULT_MODEL}, or an alias: haiku, sonnet, opus",
+        )
+    return settings

@@ -1,0 +1,49 @@
+"""When a step fails: record ``learn_status: failed`` on the plan, and the workflow's last resort
+(``mark-failed``) that also removes a half-made branch."""
+
+from __future__ import annotations
+
+from learn.errors import UsageError
+from learn.steps import state
+from learn.steps.context import Deps, Target, set_failed
+from learn.steps.state import RunState
+
+__all__ = ["failure_guard", "mark_failed", "record_failure"]
+
+
+def record_failure(target: Target, deps: Deps, reason: str) -> RunState | None:
+    """Mark the run and the plan ``failed`` (work stays where it is, so a re-run continues)."""
+    try:
+        run: RunState | None = state.load(target.repo, target.key())
+    except UsageError:
+        run = None
+    if run is not None and run.status == "skipped":
+        return run
+    if run is not None:
+        run.status, run.error = "failed", reason
+        run.save()
+    set_failed(deps, target.issue, reason)
+    return run
+
+
+def mark_failed(target: Target, deps: Deps, reason: str) -> None:
+    """The workflow's last resort (failure or cancellation): record it, remove a half-made branch.
+
+    A branch whose docs were pushed is kept: a later failure never loses them.
+    """
+    run = record_failure(target, deps, reason)
+    if run is not None and run.status != "skipped" and run.branch:
+        deps.git.remove_worktree(run.worktree)
+        if not run.pushed and not run.commit:
+            deps.git.delete_branch(run.branch)
+    deps.out.error(f"learn failed: {reason}")
+
+
+def failure_guard(target: Target, deps: Deps, exc: Exception) -> None:
+    """After a step failed: record it on the plan, best effort (GitHub may be what failed)."""
+    if target.issue is None:
+        return
+    try:
+        record_failure(target, deps, str(exc))
+    except Exception as second:
+        deps.out.warn(f"could not record learn_status: failed on #{target.issue}: {second}")

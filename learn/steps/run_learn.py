@@ -1,0 +1,113 @@
+"""Step 2, ``run-learn``: download and digest the sessions, run the engine in the worktree, and
+validate what it wrote (only ``docs/learned/**`` may change)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from learn import learned_docs
+from learn.digest import DigestOptions, build_digest
+from learn.engines import DOCS_DIR, EngineJob, select
+from learn.errors import DocError, PathViolation, TranscriptError, UsageError
+from learn.gateways.git import GitLike
+from learn.gateways.github import ArtifactInfo
+from learn.steps import state
+from learn.steps.context import Deps, Target, now
+from learn.steps.state import RunState
+from learn.transcripts.artifacts import Limits, extract_sessions
+from learn.transcripts.files import discover
+
+__all__ = ["run_learn", "validate_worktree"]
+
+
+def run_learn(target: Target, deps: Deps) -> RunState:
+    """Download and digest the sessions, run the engine in the worktree, validate what it wrote."""
+    run = state.load(target.repo, target.key())
+    if run.status == "skipped":
+        deps.out.ok("skipped: already learned")
+        return run
+    if not run.worktree.is_dir():
+        raise UsageError(f"the worktree of run {run.key} is gone", fix="run checkout-branch again")
+    files = discover([Path(p) for p in run.sessions] + _download(run, deps))
+    with deps.out.group("Digest"):
+        result = build_digest(
+            files, run.digest_dir, DigestOptions(token_budget=deps.settings.token_budget)
+        )
+        deps.out.info(result.summary())
+        if result.stats.skipped:
+            deps.out.warn(
+                f"skipped {result.stats.skipped} unreadable line(s): "
+                + "; ".join(result.stats.skipped_examples)
+            )
+    run.digest = {"tokens": result.tokens, "events": result.events, "chunks": len(result.chunks)}
+    if result.stats.lines and not result.stats.kept and result.stats.skipped == result.stats.lines:
+        raise TranscriptError(
+            f"no line of {', '.join(f.path.name for f in files)} is a JSON transcript entry "
+            f"({result.stats.skipped} unreadable line(s))",
+            fix="pass a Claude Code session .jsonl file",
+        )
+    if result.prompts == 0:
+        run.status, run.docs = "nothing_to_learn", []
+        run.save()
+        deps.out.ok("nothing to learn: the session has no user prompt (empty or summary-only)")
+        return run
+    engine, why = select(deps.settings, deps.out, deps.env)
+    deps.out.info(f"engine: {why}")
+    job = EngineJob(
+        digest_dir=run.digest_dir,
+        worktree=run.worktree,
+        run_dir=run.run_dir,
+        sessions=result.sessions,
+        issue=run.issue,
+        title=run.title,
+        today=now().date().isoformat(),
+    )
+    with deps.out.group(f"Learn ({engine.name})"):
+        outcome = engine.run(job)
+        deps.out.info(outcome.summary)
+    run.engine = engine.name
+    changed = validate_worktree(run, deps.git)
+    run.docs = changed
+    run.status = "learned" if changed else "nothing_to_learn"
+    run.save()
+    deps.out.ok(
+        f"{len(changed)} file(s) under {DOCS_DIR}/ changed: " + ", ".join(changed)
+        if changed
+        else "nothing new to learn from this session"
+    )
+    return run
+
+
+def _download(run: RunState, deps: Deps) -> list[Path]:
+    """Fetch and safely extract the plan's artifacts (again only if not already there)."""
+    paths: list[Path] = []
+    for item in run.artifacts:
+        folder = run.run_dir / "sessions" / item["name"]
+        done = folder / ".complete"
+        if not done.exists():
+            archive = run.run_dir / "artifacts" / f"{item['name']}.zip"
+            info = ArtifactInfo(int(item["id"]), item["name"], False, int(item.get("size") or 0))
+            cap = deps.settings.artifact_cap_mb * 1024 * 1024
+            deps.github.download_artifact(info, archive, cap)
+            extract_sessions(archive, folder, item["name"], Limits(entry=cap, total=cap))
+            archive.unlink()
+            done.touch()
+        paths.append(folder)
+    return paths
+
+
+def validate_worktree(run: RunState, git: GitLike) -> list[str]:
+    """Fail on anything changed outside docs/learned/; check the docs; regenerate the index."""
+    changed = git.changed_paths(run.worktree)
+    outside = [p for p in changed if not p.startswith(DOCS_DIR + "/")]
+    if outside:
+        raise PathViolation(outside)
+    if not changed:
+        return []
+    docs_root = run.worktree / DOCS_DIR
+    problems = learned_docs.validate_tree(docs_root)
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DocError(f"invalid learned doc(s): {problems[0]}{more}", fix="nothing was committed")
+    learned_docs.regenerate_index(docs_root)
+    return git.changed_paths(run.worktree)
