@@ -6,7 +6,7 @@ The same collection serves ``invoke`` in this repository (``tasks.py`` imports i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,13 @@ from learn.digest import DigestOptions, build_digest
 from learn.errors import LearnError, UsageError
 from learn.gateways.git import Git
 from learn.gateways.github import GitHub, GitHubSettings
-from learn.transcripts.files import discover
+from learn.transcripts.files import discover, newest_local_session
 
 # Options of the tasks that are not settings; the settings' help comes from learn.settings.
 HELP = {
     "issue": "the plan issue to learn from (GitHub)",
-    "session": "a transcript (.jsonl) or a folder of them; repeatable",
+    "session": "a transcript (.jsonl) or a folder of them, or `latest` (the newest local "
+    "Claude Code session of the repository); repeatable",
     "repo": "the git repository to learn into (default: the current directory's)",
     "run-id": "id in the branch name learn-<issue>-<id> (default: $GITHUB_RUN_ID or a local id)",
     "force": "learn again even if the plan says it was already learned",
@@ -43,11 +44,17 @@ HELP = {
     "ref": "branch to run the workflow on (default: the repository's default branch)",
     **settings.cli_help(),
 }
+LATEST = "latest"
 TARGET = ("issue", "session", "repo", "run-id")
 
 
 def _help(*names: str) -> dict[str, str]:
     return {name: HELP[name] for name in names}
+
+
+def _session_paths(repo: Path, given: Iterable[str]) -> tuple[Path, ...]:
+    """``--session`` values as paths; ``latest`` is the newest local session of ``repo``."""
+    return tuple(newest_local_session(repo) if s == LATEST else Path(s).resolve() for s in given)
 
 
 @contextmanager
@@ -74,7 +81,7 @@ def _step(
         target = steps.Target(
             git.repo,
             issue=issue,
-            sessions=tuple(Path(s).resolve() for s in where.get("session") or ()),
+            sessions=_session_paths(git.repo, where.get("session") or ()),
             run_id=where.get("run_id") or None,
             force=bool(where.get("force")),
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from learn import learned_docs as docs
+from learn.transcripts.files import encode_project_dir
 from tests.support.processes import Done
 from tests.support.repos import EXAMPLES, Repo
 
@@ -102,3 +104,29 @@ def test_digest_task(invoke: Invoke, tmp_path: Path) -> None:
     assert done.code == 0, done.text
     assert done.out.startswith("digest: 2 file(s), ")
     assert (tmp_path / "d" / "digest-001.md").is_file()
+
+
+def test_session_latest_is_the_newest_local_session_of_the_repo(
+    repo: Repo, invoke: Invoke, tmp_path: Path
+) -> None:
+    config = tmp_path / "claude-config"
+    project = config / "projects" / encode_project_dir(repo.path.resolve())[0]
+    project.mkdir(parents=True)
+    (project / "older.jsonl").write_bytes((EXAMPLES / "nothing-to-learn.jsonl").read_bytes())
+    newest = project / "newest.jsonl"
+    newest.write_bytes((EXAMPLES / "fix-failing-test.jsonl").read_bytes())
+    os.utime(project / "older.jsonl", (1, 1))
+    env = {"CLAUDE_CONFIG_DIR": str(config)}
+    done = invoke("learn", "--session", "latest", "--repo", str(repo.path), env=env)
+    assert done.code == 0, done.text
+    assert "newest.jsonl" in done.out
+    assert only_branch(repo).startswith("learn-local-")
+
+
+def test_session_latest_without_local_sessions_is_a_clear_error(
+    repo: Repo, invoke: Invoke, tmp_path: Path
+) -> None:
+    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "empty")}
+    done = invoke("learn", "--session", "latest", "--repo", str(repo.path), env=env)
+    assert done.code == 1 and "no local Claude Code session for" in done.err
+    assert "Traceback" not in done.text
