@@ -14,6 +14,7 @@ Nothing is held in memory beyond the event being written.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
@@ -63,6 +64,7 @@ class Event:
     is_error: bool = False
     error_lines: list[str] = field(default_factory=list)
     interrupted: bool = False  # a prompt that follows "[Request interrupted by user]"
+    change: str = ""  # an edit call's change in short: "`old` → `new`", "+ `added`"
 
 
 @dataclass(slots=True)
@@ -224,6 +226,53 @@ def _params(tool_input: dict[str, Any], cwd: str, limit: int) -> dict[str, str]:
     return out
 
 
+_EDIT_TOOLS = frozenset({"Edit", "MultiEdit"})
+_WORDS = re.compile(r"\S+")
+
+
+def edit_change(tool_input: dict[str, Any], limit: int = 240) -> str:
+    """What an Edit/MultiEdit call changed, word by word: "`old` → `new`; + `added`".
+
+    Tool parameters are shortened in the digest, so the change is taken from the whole
+    strings here. Only the first few differing runs are kept, each cut to 80 characters.
+    """
+    pairs: list[tuple[str, str]] = []
+    edits = tool_input.get("edits")
+    if isinstance(edits, list):
+        pairs = [
+            (str(e.get("old_string", "")), str(e.get("new_string", "")))
+            for e in edits
+            if isinstance(e, dict)
+        ]
+    elif "old_string" in tool_input or "new_string" in tool_input:
+        pairs = [(str(tool_input.get("old_string", "")), str(tool_input.get("new_string", "")))]
+    parts: list[str] = []
+    for old, new in pairs:
+        a, b = _WORDS.findall(old)[:3_000], _WORDS.findall(new)[:3_000]
+        matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                continue
+            gone, added = _span(a[i1:i2]), _span(b[j1:j2])
+            parts.append(
+                f"`{gone}` → `{added}`"
+                if gone and added
+                else f"+ `{added}`"
+                if added
+                else f"- `{gone}`"
+            )
+            if len(parts) >= 4:
+                break
+        if len(parts) >= 4:
+            break
+    return shorten("; ".join(parts), limit) if parts else ""
+
+
+def _span(words: list[str]) -> str:
+    text = " ".join(words).replace("`", "'")
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
 class _EventBuilder:
     """Turns messages into events; remembers which call each result answers."""
 
@@ -282,12 +331,14 @@ class _EventBuilder:
             elif block.kind == "tool_use":
                 self.next_call += 1
                 self.calls[block.tool_id] = (self.next_call, block.name)
+                change = edit_change(block.input) if block.name in _EDIT_TOOLS else ""
                 yield self._event(
                     msg,
                     "call",
                     tool=block.name,
                     call=self.next_call,
                     params=_params(block.input, msg.cwd, opts.param_chars),
+                    change=redact(change),
                 )
             elif block.kind == "tool_result":
                 number, name = self.calls.pop(block.tool_id, (0, "?"))
