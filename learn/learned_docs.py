@@ -51,6 +51,8 @@ DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Characters PyYAML (with allow_unicode) would emit raw in plain/single-quoted scalars and then
 # read back as line breaks: force double quotes, where they are escaped.
 _YAML_BREAKS = frozenset("\x85\u2028\u2029\ufeff")
+# Long values stay on one line: a folded double-quoted scalar breaks words with "\".
+_NO_FOLDING = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,9 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = '"' if _YAML_BREAKS.intersection(value) else None
+    # Double quotes also when the value has an apostrophe: single-quoted YAML doubles it
+    # ("can''t"), which no reader (nor a text search) expects.
+    style = '"' if _YAML_BREAKS.intersection(value) or "'" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -134,7 +138,7 @@ def render(doc: LearnedDoc) -> str:
         Dumper=_Dumper,
         sort_keys=False,
         allow_unicode=True,
-        width=100,
+        width=_NO_FOLDING,
         default_flow_style=False,
     )
     body = _normalize_body(doc.body)
@@ -473,14 +477,6 @@ def render_index(docs_root: Path) -> str:
             if doc.category == category:
                 when = "; ".join(_inline(w) for w in doc.read_when)
                 lines.append(f"- [{_link_text(doc.title)}]({rel.as_posix()}) — read when: {when}")
-        lines.append("")
-    tripwires = [(rel, t) for rel, doc in docs for t in doc.tripwires]
-    if tripwires:
-        lines += ["## Tripwires", ""]
-        for rel, t in tripwires:
-            lines.append(
-                f"- **{_inline(t.action)}** — {_inline(t.warning)} ([doc]({rel.as_posix()}))"
-            )
         lines.append("")
     if problems:
         lines += ["## Needs attention", ""]

@@ -489,12 +489,6 @@ Before a task, read the docs whose "read when" matches it.
 - [Running the test suite in this repo](testing/running-tests.md) — read when: running pytest \
 here; a test fails with ModuleNotFoundError
 
-## Tripwires
-
-- **pushing without lint** — CI rejects it ([doc](ci/lint.md))
-- **running bare `pytest`** — the package is not importable; use `python -m pytest` \
-([doc](testing/running-tests.md))
-
 ## Needs attention
 
 - `testing/broken.md`: no YAML front matter: the file must start with a '---' line
