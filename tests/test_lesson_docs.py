@@ -1,0 +1,186 @@
+"""Topic docs from candidate lessons: short entries, tripwires once, merged without duplicates,
+plain text, bounded; and the evidence pack a model gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from learn import learned_docs as docs
+from learn.engines import EngineJob
+from learn.engines.claude import FIRST_REQUEST_TOKENS, build_prompt
+from learn.lessons import writer
+from learn.lessons.candidates import Candidate
+from learn.lessons.pack import PACK_CHARS, evidence_pack
+from learn.lessons.topics import topic_of
+
+
+def failure(n: int = 1, **fields: object) -> Candidate:
+    base: dict[str, object] = {
+        "tool": "Bash",
+        "command": "yarn test:web",
+        "error": 'Usage Error: Couldn\'t find a script named "test:web".',
+        "fix": "yarn test_web",
+    }
+    return Candidate("error_fixed", "tool", "main", n, 0.8, **{**base, **fields})  # type: ignore[arg-type]
+
+
+def correction(said: str, n: int = 2) -> Candidate:
+    return Candidate(
+        "user_correction",
+        "prompt",
+        "main",
+        n,
+        0.9,
+        said=said,
+        commands=["git commit -m 'Fix footer'"],
+    )
+
+
+def learn(root: Path, candidates: list[Candidate], session: str) -> list[tuple[str, str]]:
+    return writer.write(
+        writer.plan(candidates), root, sessions=[session], issue=None, today="2026-01-02"
+    )
+
+
+def read(root: Path, rel: str) -> docs.LearnedDoc:
+    return docs.parse((root / rel).read_text(), path=Path(rel))
+
+
+def test_topics_come_from_commands_and_files_not_prompts() -> None:
+    assert (topic_of(failure()).category, topic_of(failure()).slug) == ("testing", "yarn")
+    commit = correction("commit without your signature")
+    assert (topic_of(commit).category, topic_of(commit).slug) == ("git", "commits")
+    ci = Candidate(
+        "error_fixed",
+        "pasted",
+        "main",
+        3,
+        0.75,
+        error="Error: Dependencies lock file is not found in /home/runner/work/app",
+        files=[".github/workflows/ci.yml"],
+    )
+    assert topic_of(ci).category == "ci"
+    style = Candidate(
+        "user_correction",
+        "bug-report",
+        "main",
+        4,
+        0.8,
+        said="the chevron and the text collide",
+        files=["src/menu.css"],
+    )
+    assert (topic_of(style).category, topic_of(style).slug) == ("code", "styles")
+
+
+def test_a_failure_is_a_tripwire_once_and_nowhere_else(tmp_path: Path) -> None:
+    learn(tmp_path, [failure()], "s-1")
+    doc = read(tmp_path, "testing/yarn.md")
+    assert [t.action for t in doc.tripwires] == ["running `yarn test:web`"]
+    assert "what worked: `yarn test_web`" in doc.tripwires[0].warning
+    assert "Couldn't find a script" not in doc.body
+    docs.regenerate_index(tmp_path)
+    index = (tmp_path / "index.md").read_text()
+    assert "Couldn't find a script" not in index and "testing/yarn.md" in index
+
+
+def test_two_sessions_on_one_topic_update_one_doc_without_duplicates(tmp_path: Path) -> None:
+    learn(tmp_path, [failure(), correction("commit without your signature")], "s-1")
+    newer = failure(error='Usage Error: Couldn\'t find a script named "test:web" (yarn 4).')
+    learn(tmp_path, [newer, correction("squash before you push")], "s-2")
+    tests = read(tmp_path, "testing/yarn.md")
+    assert len(tests.tripwires) == 1 and "(yarn 4)" in tests.tripwires[0].warning  # newest wins
+    assert tests.sessions == ["s-1", "s-2"]
+    commits = read(tmp_path, "git/commits.md")
+    assert commits.body.count("- The user said") == 2 and commits.sessions == ["s-1", "s-2"]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.md")) == [
+        "git/commits.md",
+        "testing/yarn.md",
+    ]
+
+
+def test_learning_the_same_lessons_again_changes_nothing(tmp_path: Path) -> None:
+    lessons = [failure(), correction("commit without your signature")]
+    learn(tmp_path, lessons, "s-1")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*.md")}
+    assert {outcome for _, outcome in learn(tmp_path, lessons, "s-1")} == {"unchanged"}
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.md")} == before
+
+
+def test_nothing_worth_keeping_writes_nothing(tmp_path: Path) -> None:
+    weak = failure(fix="")
+    weak.confidence = 0.3
+    assert writer.plan([weak]).empty
+    assert learn(tmp_path, [weak], "s-1") == [] and not any(tmp_path.iterdir())
+
+
+def test_text_is_plain_and_cuts_end_with_an_ellipsis(tmp_path: Path) -> None:
+    noisy = failure(error="\x1b[31m\x1b[1mUsage Error\x1b[22m\x1b[39m: " + "x" * 400)
+    learn(tmp_path, [noisy], "s-1")
+    text = (tmp_path / "testing/yarn.md").read_text()
+    assert "\x1b" not in text and "[31m" not in text and "Usage Error: xxx" in text
+    assert "x…`" in text
+    assert writer.cut("one two three four", 12) == "one two…"
+
+
+def test_the_plan_stays_within_its_budget() -> None:
+    many = [
+        correction(f"rule number {i}: never do thing {i} in this repository", n=i)
+        for i in range(200)
+    ]
+    chosen = writer.plan(many)
+    size = sum(lesson.size for lessons in chosen.lessons.values() for lesson in lessons)
+    assert 0 < size <= writer.BUDGET_CHARS
+
+
+def test_the_evidence_pack_is_bounded_and_plain() -> None:
+    many = [
+        failure(n=i, command=f"make target-{i}", error=f"Error: thing {i} failed " + "y" * 300)
+        for i in range(500)
+    ]
+    pack = evidence_pack(many)
+    assert len(pack) <= PACK_CHARS + 100 and "less likely candidate(s) left out" in pack
+    assert pack.startswith("[1] error_fixed · main · confidence 0.80")
+    assert "make target-0" in pack and "{" not in pack
+
+
+def test_the_prompt_is_bounded_whatever_the_session_size(tmp_path: Path) -> None:
+    digest = tmp_path / "digest"
+    digest.mkdir()
+    for i in range(1, 201):  # a 100 MB session digests into some 90 chunks; take more
+        (digest / f"digest-{i:03d}.md").write_text("x")
+    events = []
+    for i in range(600):
+        events.append(
+            {
+                "n": 3 * i + 1,
+                "kind": "call",
+                "tool": "Bash",
+                "call": i + 1,
+                "params": {"command": f"make target-{i} " + "z" * 150},
+            }
+        )
+        events.append(
+            {
+                "n": 3 * i + 2,
+                "kind": "result",
+                "tool": "Bash",
+                "call": i + 1,
+                "is_error": True,
+                "text": f"Error: step {i} failed " + "y" * 300,
+            }
+        )
+        events.append(
+            {
+                "n": 3 * i + 3,
+                "kind": "prompt",
+                "text": f"no, never run target {i} " + "w" * 2_000,
+                "interrupted": True,
+            }
+        )
+    (digest / "events.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    job = EngineJob(digest, tmp_path, tmp_path, ["s-1"], None, "", "2026-01-02")
+    prompt = build_prompt(job)
+    assert "digest-001.md" in prompt and "digest-200.md" in prompt and "digest-100.md" not in prompt
+    assert len(prompt) < 4 * (FIRST_REQUEST_TOKENS - 10_000)  # what the CLI adds: ~10k tokens
