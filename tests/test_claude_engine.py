@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from learn import learned_docs as docs
+from learn.engines.claude import FIRST_REQUEST_TOKENS
 from tests.fakes.anthropic_api import Fail, FakeAnthropic, RequestContext, Slow, Text, ToolUse
 from tests.fakes.claude_cli import claude_env
 from tests.support.processes import Done
@@ -215,3 +216,24 @@ def test_invalid_front_matter_is_rejected(
     assert "invalid learned doc(s)" in done.text and "front matter" in done.text
     for branch in learn_branch(repo):
         assert not repo.git("diff", "--name-only", f"trunk...{branch}")
+
+
+def test_first_request_carries_the_evidence_pack(
+    repo: Repo, invoke: Callable[..., Done], claude_bin: Path, tmp_path: Path
+) -> None:
+    with FakeAnthropic(script=[Text("Nothing worth keeping.")]) as api:
+        done = learn(invoke, repo, api, claude_bin, tmp_path / "home")
+    assert done.code == 0, done.text
+    first = api.main_requests[0]
+    prompt = "\n".join(first.user_texts())
+    pack = prompt.split("<evidence-pack>", 1)[1].split("</evidence-pack>", 1)[0]
+    # The lessons, with their evidence: the failing command and its error, the user's words.
+    assert "failed: `python -m pytest -q`" in pack
+    assert "ImportError: cannot import name 'slugify'" in pack
+    assert "use str.translate instead" in pack
+    # Nothing raw: no secret, no transcript JSON.
+    sent = first.text_sent()
+    assert "ghp_" not in sent and "wJalrXUtnFEMI" not in sent
+    assert '"parentUuid"' not in sent and '"sessionId"' not in sent and '"tool_use_id"' not in sent
+    print(f"\nfirst request: {first.approx_tokens:,} tokens (evidence pack {len(pack):,} chars)")
+    assert first.approx_tokens < FIRST_REQUEST_TOKENS

@@ -19,10 +19,13 @@ from pathlib import Path
 import orjson
 
 from learn.console import Output
+from learn.digest import load_events
 from learn.engines import DOCS_DIR, EngineJob, EngineResult
 from learn.engines.stream import StreamState
 from learn.errors import EngineError, UsageError
 from learn.gateways.claude_cli import ClaudeCli, ClaudeCliLike, CliTimeout
+from learn.lessons.candidates import extract
+from learn.lessons.pack import evidence_pack
 from learn.settings import Settings
 
 TOOLS = "Read,Write,Edit,Glob,Grep"
@@ -33,16 +36,40 @@ def load_prompt() -> str:
     return resources.files("learn").joinpath("prompts/learn.md").read_text(encoding="utf-8")
 
 
+MAX_LISTED_CHUNKS = 8  # the prompt names at most this many chunk files
+# The first request to the model stays under this many tokens whatever the session's size: the
+# CLI's own system prompt and tool definitions (~10k) plus our prompt with its bounded evidence
+# pack (learn.lessons.pack.PACK_CHARS) and chunk listing.
+FIRST_REQUEST_TOKENS = 20_000
+
+
+def chunk_listing(chunks: list[Path]) -> str:
+    """Where the digest is, in a bounded number of lines whatever the session's size."""
+    if not chunks:
+        return "(The digest is empty.)"
+    if len(chunks) <= MAX_LISTED_CHUNKS:
+        return "Its files, in order:\n\n" + "\n".join(f"- `{p}`" for p in chunks)
+    return (
+        f"It has {len(chunks)} files, `digest-001.md` to `{chunks[-1].name}` in "
+        f"`{chunks[0].parent}`; event numbers grow from one file to the next:\n\n"
+        + "\n".join(f"- `{p}`" for p in chunks[:3])
+        + f"\n- …\n- `{chunks[-1]}`"
+    )
+
+
 def build_prompt(job: EngineJob) -> str:
+    """The bundled prompt with the evidence pack and where the digest is: bounded in size."""
     chunks = sorted(job.digest_dir.glob("digest-*.md"))
     source = (
         f"The plan issue #{job.issue}: “{job.title}”."
         if job.issue is not None
         else "A local session (no plan issue)."
     )
+    evidence = evidence_pack(extract(load_events(job.digest_dir)))
     return load_prompt().format(
         source=source,
-        chunks="\n".join(f"- `{p}`" for p in chunks),
+        evidence=evidence,
+        chunks=chunk_listing(chunks),
         issue=job.issue if job.issue is not None else "null",
         sessions=", ".join(job.sessions),
         today=job.today,
