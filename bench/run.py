@@ -22,8 +22,9 @@ from typing import Any
 import orjson
 
 from bench.common import CACHE, LABELS, RESULTS, ROOT, inputs
+from learn.engines.claude import FIRST_REQUEST_TOKENS
 
-SECTIONS = ("throughput", "memory", "github", "startup", "tokens")
+SECTIONS = ("throughput", "memory", "github", "startup", "tokens", "learning")
 
 # The targets (bench/README.md says why each is what it is).
 TARGET_RATIO = 0.5  # digest speed / bare orjson pass
@@ -188,8 +189,19 @@ def rows_for(res: dict[str, Any]) -> list[Row]:
                 "info",
             )
         )
+    rows += learning_rows(res.get("learning", {}))
     for name, t in res.get("tokens", {}).items():
-        if isinstance(t, dict):
+        if isinstance(t, dict) and t.get("first_request_tokens"):
+            rows.append(
+                (
+                    f"Claude engine's first request, {name}",
+                    f"{t['first_request_tokens']:,} tok (evidence pack {t['pack_chars']:,} chars; "
+                    f"whole run {t['tokens_sent']:,} tok in {t['requests']} requests)",
+                    f"<= {FIRST_REQUEST_TOKENS:,}",
+                    check(t["first_request_tokens"] <= FIRST_REQUEST_TOKENS),
+                )
+            )
+        elif isinstance(t, dict):
             rows.append(
                 (
                     f"tokens to the model, examples/{name}",
@@ -199,6 +211,42 @@ def rows_for(res: dict[str, Any]) -> list[Row]:
                     "info",
                 )
             )
+    return rows
+
+
+def learning_rows(lr: dict[str, Any]) -> list[Row]:
+    """Recall by kind, doc size and noise of the offline learn on the labelled corpus."""
+    if "recall" not in lr:
+        return [("learning quality (../shared/corpus)", lr.get("skipped", "not run"), "-", "skip")]
+    from bench.bench_learning import TARGETS as t
+
+    rows: list[Row] = [
+        (
+            "learning recall, all kinds (../shared/corpus)",
+            f"{lr['captured']}/{lr['total']} ({lr['recall']:.1f}%)",
+            f">= {t['recall']:.0f}%",
+            check(lr["recall"] >= t["recall"]),
+        )
+    ]
+    for kind, v in lr["by_kind"].items():
+        pct = 100 * v["captured"] / v["total"] if v["total"] else 100.0
+        rows.append(
+            (
+                f"  recall, {kind}",
+                f"{v['captured']}/{v['total']} ({pct:.0f}%)",
+                f">= {t['per_kind']:.0f}%",
+                check(pct >= t["per_kind"]),
+            )
+        )
+    rows.append(
+        (
+            "learned doc characters per session (index included)",
+            f"{lr['avg_doc_chars']:,}",
+            f"<= {t['chars']:,}",
+            check(lr["avg_doc_chars"] <= t["chars"]),
+        )
+    )
+    rows.append(("noise in learned docs", str(lr["noise"]), "0", check(lr["noise"] == 0)))
     return rows
 
 
@@ -307,8 +355,16 @@ def main(argv: list[str] | None = None) -> int:
 
         print("tokens sent to the model per example (real Claude Code CLI, fake Messages API)")
         s = time.perf_counter()
-        res["tokens"] = bench_tokens.run()
+        res["tokens"] = bench_tokens.run(labels)
         timings["tokens"] = time.perf_counter() - s
+
+    if "learning" not in skip:
+        from bench import bench_learning
+
+        print("learning quality: offline learn over ../shared/corpus, scored by its score.py")
+        s = time.perf_counter()
+        res["learning"] = bench_learning.run()
+        timings["learning"] = time.perf_counter() - s
 
     missed_speed = any(t["ratio"] < TARGET_RATIO for t in res.get("throughput", {}).values())
     if args.profile == "always" or (args.profile == "auto" and missed_speed):
