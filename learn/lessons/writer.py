@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
+from learn.errors import DocError
 from learn.learned_docs import LearnedDoc, Tripwire, parse, write_doc
 from learn.lessons import signals as sg
 from learn.lessons.candidates import Candidate
@@ -279,7 +280,7 @@ def write(
         if path.is_file():
             try:
                 existing = parse(path.read_text(encoding="utf-8"), path=path)
-            except Exception:  # an unreadable doc is replaced, as write_doc does
+            except (DocError, UnicodeDecodeError):  # replaced, as write_doc does
                 existing = None
         doc = merge(existing, topic, chosen.lessons[topic_key], sessions, issue)
         outcome = write_doc(docs_root, doc, today=today)
