@@ -99,6 +99,11 @@ _LANGUAGES = {
     ".json": "configuration",
     ".toml": "configuration",
 }
+_GENERAL = {
+    "testing": ("running-tests", "Running the tests", "running or fixing the tests"),
+    "build": ("building", "Building and checking", "building, linting or type-checking"),
+    "dependencies": ("packages", "Dependencies", "installing, adding or upgrading dependencies"),
+}
 _TITLES = {
     "ci": ("CI workflows", "editing CI workflows or reading a CI failure"),
     "git": ("Git and commits", "committing, tagging or pushing"),
@@ -151,7 +156,7 @@ def topic_of(c: Candidate) -> Topic:
         c.kind == "error_fixed" and any(_TEST_FILE.search(f) for f in c.files)
     ):
         return _tool_topic("testing", commands)
-    if c.command and _BUILD.search(commands):
+    if c.command and (sg.is_check(c.command) or _BUILD.match(sg.program(c.command))):
         return _tool_topic("build", commands)
     language = _language(c.files)
     if language:
@@ -173,6 +178,9 @@ def _named(category: str, slug: str) -> Topic:
 
 def _tool_topic(category: str, text: str) -> Topic:
     tool = _tool(category, text)
+    if tool == "":  # no tool recognised: the category's general doc
+        slug, title, when = _GENERAL[category]
+        return Topic(category, slug, title, when)
     if category == "testing":
         return Topic(
             category,
@@ -200,15 +208,15 @@ def _tool(category: str, text: str) -> str:
         for name in _MANAGERS:
             if re.search(rf"(?<![\w-]){name}(?![\w-])", text):
                 return "node-versions" if name == "nvm" else name
-        return "packages"
+        return ""
     match = (sg.TEST_RUNNER if category == "testing" else sg.VERIFY).search(
         " ".join(sg.segments(text)[-1:]) or text
     ) or (sg.TEST_RUNNER if category == "testing" else _BUILD).search(text)
     if match is None:
-        return "commands"
+        return ""
     word = re.sub(r"^(?:npx|bunx|uv run|poetry run|python3? -m|\./)\s*", "", match.group(0))
-    word = word.split()[0] if word.split() else "commands"
-    return re.sub(r"[^a-z0-9]+", "-", word.lower()).strip("-") or "commands"
+    word = word.split()[0] if word.split() else ""
+    return re.sub(r"[^a-z0-9]+", "-", word.lower()).strip("-")
 
 
 def _language(files: list[str]) -> str:
@@ -220,4 +228,6 @@ def _language(files: list[str]) -> str:
 
 
 def _code_topic(language: str) -> Topic:
+    if language == "documentation":
+        return Topic("code", language, "Documentation files", "writing or changing the docs")
     return Topic("code", language, f"Code: {language}", f"changing the {language} code")
