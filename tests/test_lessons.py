@@ -154,6 +154,7 @@ def test_plan_rejection_feedback_is_the_users_words_without_boilerplate(tmp_path
         "切り替わりの動作はしてそうなのですが背景の色がうまく動作していないです。",  # Japanese
         "仅改左右边距,不影响上下",  # Chinese: only the horizontal padding
         "el botón de guardar no funciona",  # Spanish
+        "der Knopf funktioniert nicht mehr",  # German
     ],
 )
 def test_bug_reports_and_corrections_in_several_languages(tmp_path: Path, report: str) -> None:

@@ -275,7 +275,10 @@ CORRECTION_CUES = re.compile(
     r"不要|别|不是|不对|错|去除|删除|去掉|仅|只|不影响|简洁|保持一致|参考|应该|必须|优化|问题|"
     r"丢失|没有|失败|报错|不能|无法|希望|"
     r"\b(?:nunca|en lugar de|en vez de|mal|no funciona|quita|elimina|prefiero|siempre|"
-    r"debe|deber[ií]a|usa|error|falla)\b",
+    r"debe|deber[ií]a|usa|error|falla)\b"
+    # German, French, Portuguese, Korean: the commonest negations and reports
+    r"|\b(?:nicht|kein\w*|statt|falsch|funktioniert nicht|pas|au lieu de|ne marche pas|"
+    r"ne fonctionne pas|não|em vez de|não funciona|errado)\b|안 돼|안돼|하지 ?마|대신|오류|문제",
     re.I,
 )
 # Prompts that only acknowledge or continue.
@@ -303,6 +306,8 @@ STRONG_CUES = re.compile(
     r"going forward|before (?:you )?(?:push|commit|merg)\w*)\b"
     r"|しないで|ないで|やめ|違う|ではなく|じゃなく|だけ|のみ|動作しない|動かない|うまく|見えな|消え|同色|"
     r"おかしい|不要|别|不是|不对|错|去除|删除|去掉|仅|只改|不影响|丢失|失败|报错|"
-    r"\b(?:nunca|en lugar de|en vez de|no funciona|quita|elimina|prefiero)\b",
+    r"\b(?:nunca|en lugar de|en vez de|no funciona|quita|elimina|prefiero)\b"
+    r"|\b(?:funktioniert nicht|statt|au lieu de|ne marche pas|ne fonctionne pas|em vez de|"
+    r"não funciona)\b|안 돼|안돼|하지 ?마|대신",
     re.I,
 )
