@@ -235,6 +235,15 @@ def test_checks_that_passed_are_verification(tmp_path: Path, command: str) -> No
     assert only(cands, "verification").command == command
 
 
+def test_commands_are_shown_as_a_person_would_retype_them() -> None:
+    from learn.lessons.signals import clean_command
+
+    assert clean_command("cd /repo && pytest -q 2>&1 | tail -3 && ruff check .") == (
+        "pytest -q && ruff check ."
+    )
+    assert clean_command("cat > t.py << 'EOF'\nbody\nEOF", from_check=False) == "cat > t.py <<…"
+
+
 def test_commit_hooks_that_ran_checks_are_verification(tmp_path: Path) -> None:
     hooks = "[STARTED] Preparing lint-staged...\n[COMPLETED] Running tasks\n[main 1a2b3c] Fix"
     cands = Session().prompt("Commit").bash("git commit -m 'Fix'", hooks).candidates(tmp_path)

@@ -253,9 +253,9 @@ def clean_command(command: str, *, from_check: bool = False) -> str:
     if "<<" in text:  # a heredoc: its body is content, keep the command line
         text = text.split("<<", 1)[0].strip() + " <<…"
     text = re.sub(r"\s*2>&1", "", text)
-    text = re.sub(r"\s*&&\s*", " && ", text)
     text = re.sub(r"\s*\|\s*(?:head|tail|grep|cat|tee|less)\b[^|&;]*", "", text)
     text = re.sub(r"\s*[12]?>\s*/dev/null", "", text)
+    text = re.sub(r"\s*&&\s*", " && ", text)
     return " ".join(text.split())
 
 
