@@ -19,9 +19,9 @@ from learn.lessons.topics import topic_of
 def failure(n: int = 1, **fields: object) -> Candidate:
     base: dict[str, object] = {
         "tool": "Bash",
-        "command": "yarn test:web",
-        "error": 'Usage Error: Couldn\'t find a script named "test:web".',
-        "fix": "yarn test_web",
+        "command": "pnpm run test:unit",
+        "error": 'ERR_PNPM_NO_SCRIPT  Missing script: "test:unit"',
+        "fix": "pnpm run test-unit",
     }
     return Candidate("error_fixed", "tool", "main", n, 0.8, **{**base, **fields})  # type: ignore[arg-type]
 
@@ -49,7 +49,7 @@ def read(root: Path, rel: str) -> docs.LearnedDoc:
 
 
 def test_topics_come_from_commands_and_files_not_prompts() -> None:
-    assert (topic_of(failure()).category, topic_of(failure()).slug) == ("testing", "yarn")
+    assert (topic_of(failure()).category, topic_of(failure()).slug) == ("testing", "pnpm")
     commit = correction("commit without your signature")
     assert (topic_of(commit).category, topic_of(commit).slug) == ("git", "commits")
     ci = Candidate(
@@ -58,7 +58,7 @@ def test_topics_come_from_commands_and_files_not_prompts() -> None:
         "main",
         3,
         0.75,
-        error="Error: Dependencies lock file is not found in /home/runner/work/app",
+        error="Error: Version 3.14 was not found in the tool cache on /home/runner/work/app",
         files=[".github/workflows/ci.yml"],
     )
     assert topic_of(ci).category == "ci"
@@ -68,7 +68,7 @@ def test_topics_come_from_commands_and_files_not_prompts() -> None:
         "main",
         4,
         0.8,
-        said="the chevron and the text collide",
+        said="the icon and the label overlap",
         files=["src/menu.css"],
     )
     assert (topic_of(style).category, topic_of(style).slug) == ("code", "styles")
@@ -76,27 +76,27 @@ def test_topics_come_from_commands_and_files_not_prompts() -> None:
 
 def test_a_failure_is_a_tripwire_once_and_nowhere_else(tmp_path: Path) -> None:
     learn(tmp_path, [failure()], "s-1")
-    doc = read(tmp_path, "testing/yarn.md")
-    assert [t.action for t in doc.tripwires] == ["running `yarn test:web`"]
-    assert "what worked: `yarn test_web`" in doc.tripwires[0].warning
-    assert "Couldn't find a script" not in doc.body
+    doc = read(tmp_path, "testing/pnpm.md")
+    assert [t.action for t in doc.tripwires] == ["running `pnpm run test:unit`"]
+    assert "what worked: `pnpm run test-unit`" in doc.tripwires[0].warning
+    assert "Missing script" not in doc.body
     docs.regenerate_index(tmp_path)
     index = (tmp_path / "index.md").read_text()
-    assert "Couldn't find a script" not in index and "testing/yarn.md" in index
+    assert "Missing script" not in index and "testing/pnpm.md" in index
 
 
 def test_two_sessions_on_one_topic_update_one_doc_without_duplicates(tmp_path: Path) -> None:
     learn(tmp_path, [failure(), correction("commit without your signature")], "s-1")
-    newer = failure(error='Usage Error: Couldn\'t find a script named "test:web" (yarn 4).')
+    newer = failure(error='ERR_PNPM_NO_SCRIPT  Missing script: "test:unit" (pnpm 9)')
     learn(tmp_path, [newer, correction("squash before you push")], "s-2")
-    tests = read(tmp_path, "testing/yarn.md")
-    assert len(tests.tripwires) == 1 and "(yarn 4)" in tests.tripwires[0].warning  # newest wins
+    tests = read(tmp_path, "testing/pnpm.md")
+    assert len(tests.tripwires) == 1 and "(pnpm 9)" in tests.tripwires[0].warning  # newest wins
     assert tests.sessions == ["s-1", "s-2"]
     commits = read(tmp_path, "git/commits.md")
     assert commits.body.count("- The user said") == 2 and commits.sessions == ["s-1", "s-2"]
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.md")) == [
         "git/commits.md",
-        "testing/yarn.md",
+        "testing/pnpm.md",
     ]
 
 
@@ -118,7 +118,7 @@ def test_nothing_worth_keeping_writes_nothing(tmp_path: Path) -> None:
 def test_text_is_plain_and_cuts_end_with_an_ellipsis(tmp_path: Path) -> None:
     noisy = failure(error="\x1b[31m\x1b[1mUsage Error\x1b[22m\x1b[39m: " + "x" * 400)
     learn(tmp_path, [noisy], "s-1")
-    text = (tmp_path / "testing/yarn.md").read_text()
+    text = (tmp_path / "testing/pnpm.md").read_text()
     assert "\x1b" not in text and "[31m" not in text and "Usage Error: xxx" in text
     assert "x…`" in text
     assert writer.cut("one two three four", 12) == "one two…"

@@ -79,16 +79,16 @@ def test_failed_command_then_the_one_that_worked(tmp_path: Path) -> None:
         Session()
         .prompt("Run the web tests")
         .bash(
-            "yarn test:web", 'Usage Error: Couldn\'t find a script named "test:web".', is_error=True
+            "pnpm run test:unit", 'ERR_PNPM_NO_SCRIPT  Missing script: "test:unit"', is_error=True
         )
         .say("The script has another name; let me list them.")
-        .bash("yarn test_web", "12 passing")
+        .bash("pnpm run test-unit", "12 passing")
         .candidates(tmp_path)
     )
     fix = only(cands, "error_fixed")
-    assert fix.command == "yarn test:web" and "Couldn't find a script named" in fix.error
-    assert fix.fix == "yarn test_web" and fix.confidence >= 0.8 and fix.where == "main"
-    assert only(cands, "verification").command == "yarn test_web"
+    assert fix.command == "pnpm run test:unit" and 'Missing script: "test:unit"' in fix.error
+    assert fix.fix == "pnpm run test-unit" and fix.confidence >= 0.8 and fix.where == "main"
+    assert only(cands, "verification").command == "pnpm run test-unit"
 
 
 def test_error_shown_in_a_result_not_flagged_as_error(tmp_path: Path) -> None:
@@ -96,14 +96,14 @@ def test_error_shown_in_a_result_not_flagged_as_error(tmp_path: Path) -> None:
         Session()
         .prompt("Stage the page files")
         .bash(
-            "git add web/pages/[id]/index.tsx",
-            "(eval):1: no matches found: web/pages/[id]/index.tsx",
+            "git add src/routes/[slug]/page.ts",
+            "zsh: no matches found: src/routes/[slug]/page.ts",
         )
-        .bash("git add 'web/pages/[id]/index.tsx'", "")
+        .bash("git add 'src/routes/[slug]/page.ts'", "")
         .candidates(tmp_path)
     )
     fix = only(cands, "error_fixed")
-    assert "no matches found" in fix.error and fix.fix == "git add 'web/pages/[id]/index.tsx'"
+    assert "no matches found" in fix.error and fix.fix == "git add 'src/routes/[slug]/page.ts'"
 
 
 def test_test_run_failing_in_its_output_is_fixed_by_the_edit_in_between(tmp_path: Path) -> None:
@@ -112,19 +112,19 @@ def test_test_run_failing_in_its_output_is_fixed_by_the_edit_in_between(tmp_path
         .prompt("Make the models importable")
         .bash(
             "pytest -q 2>&1 | tail -3",
-            "E   NameError: name 'model_validator' is not defined\n1 error",
+            "E   NameError: name 'parse_date' is not defined\n1 error",
         )
         .edit(
             "src/models.py",
-            "from pydantic import BaseModel",
-            "from pydantic import BaseModel, model_validator",
+            "from app.dates import format_date",
+            "from app.dates import format_date, parse_date",
         )
         .bash("pytest -q 2>&1 | tail -3", "42 passed in 0.5s")
         .candidates(tmp_path)
     )
     fix = only(cands, "error_fixed")
-    assert "NameError: name 'model_validator' is not defined" in fix.error
-    assert fix.changes == ["src/models.py: `BaseModel` → `BaseModel, model_validator`"]
+    assert "NameError: name 'parse_date' is not defined" in fix.error
+    assert fix.changes == ["src/models.py: `format_date` → `format_date, parse_date`"]
     check = only(cands, "verification")
     assert check.command == "pytest -q" and check.outcome == "42 passed in 0.5s"
 
@@ -133,26 +133,32 @@ def test_plan_rejection_feedback_is_the_users_words_without_boilerplate(tmp_path
     rejection = (
         "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if "
         "it was a file edit, the new_string was NOT written to the file). To tell you how to "
-        "proceed, the user said:\nKeep the archive out of the ledger file."
+        "proceed, the user said:\nPut the report under reports/, not in the root."
     )
     cands = (
         Session()
         .prompt("Plan the archive")
-        .run("ExitPlanMode", rejection, is_error=True, plan="Write the archive into the ledger")
+        .run(
+            "ExitPlanMode",
+            rejection,
+            is_error=True,
+            plan="Write the report into the repository root",
+        )
         .candidates(tmp_path)
     )
     said = only(cands, "user_correction")
     assert (
-        said.source == "plan-feedback" and said.said == "Keep the archive out of the ledger file."
+        said.source == "plan-feedback"
+        and said.said == "Put the report under reports/, not in the root."
     )
 
 
 @pytest.mark.parametrize(
     "report",
     [
-        "the chevron and the text collide on small screens",
-        "切り替わりの動作はしてそうなのですが背景の色がうまく動作していないです。",  # Japanese
-        "仅改左右边距,不影响上下",  # Chinese: only the horizontal padding
+        "the icon and the label overlap on small screens",
+        "保存ボタンを押しても何も起きません。動作しないです。",  # Japanese
+        "只改按钮的颜色\uff0c布局不要动",  # Chinese: only the button's colour, leave the layout
         "el botón de guardar no funciona",  # Spanish
         "der Knopf funktioniert nicht mehr",  # German
     ],
@@ -195,21 +201,19 @@ def test_a_preference_after_an_interrupt(tmp_path: Path) -> None:
 def test_an_error_pasted_into_a_prompt(tmp_path: Path) -> None:
     pasted = (
         "CI fails:\n\nRun npm run test:coverage\n MISSING DEPENDENCY  Cannot find dependency "
-        "'@vitest/coverage-v8'\n\nError: Process completed with exit code 1."
+        "'@acme/reporter'\n\nError: Process completed with exit code 1."
     )
     cands = (
         Session()
         .prompt("Add coverage to CI")
         .prompt(pasted)
-        .bash("npm install --save-dev @vitest/coverage-v8", "added 12 packages")
+        .bash("npm install --save-dev @acme/reporter", "added 12 packages")
         .bash("npm run test:coverage", "Coverage enabled with v8\n 40 passed")
         .candidates(tmp_path)
     )
     fix = only(cands, "error_fixed")
-    assert fix.source == "pasted" and fix.error.endswith(
-        "Cannot find dependency '@vitest/coverage-v8'"
-    )
-    assert fix.commands == ["npm install --save-dev @vitest/coverage-v8"]
+    assert fix.source == "pasted" and fix.error.endswith("Cannot find dependency '@acme/reporter'")
+    assert fix.commands == ["npm install --save-dev @acme/reporter"]
     assert fix.check == "npm run test:coverage"
 
 
@@ -254,16 +258,10 @@ def test_commit_hooks_that_ran_checks_are_verification(tmp_path: Path) -> None:
 def test_a_failure_inside_a_subagent_is_paired_with_that_subagents_fix(tmp_path: Path) -> None:
     side = Session(isSidechain=True)
     side.prompt("Find the policy registration")
-    side.run(
-        "Read", "File does not exist.", is_error=True, file_path="/repo/app/Providers/Auth.php"
-    )
-    side.run(
-        "Read", "File does not exist.", is_error=True, file_path="/repo/app/Providers/Auth.php"
-    )
-    side.run(
-        "Read", "File does not exist.", is_error=True, file_path="/repo/app/Providers/Auth.php"
-    )
-    side.run("Glob", "app/Providers/AppServiceProvider.php", pattern="app/Providers/Auth*.php")
+    side.run("Read", "File does not exist.", is_error=True, file_path="/repo/config/routes.yaml")
+    side.run("Read", "File does not exist.", is_error=True, file_path="/repo/config/routes.yaml")
+    side.run("Read", "File does not exist.", is_error=True, file_path="/repo/config/routes.yaml")
+    side.run("Glob", "config/routes.yml", pattern="config/routes.*")
     main = Session().prompt("Why do some users get a 403?")
     main.entries += side.entries
     cands = main.candidates(tmp_path)
