@@ -30,18 +30,17 @@ way the Actions runner (``actions/runner``) does::
   :class:`WorkflowError` "no local replacement for uses: X" when the step would run.
 * **Expressions** (``${{ }}``) in workflow/job/step ``env``, ``with``, ``if``, ``name``,
   ``working-directory``, ``continue-on-error``, ``timeout-minutes``, job ``outputs`` and
-  ``run-name`` (see :func:`render_run_name`). Contexts: ``inputs``, ``github`` (incl.
-  ``github.event.inputs``), ``secrets``, ``vars``, ``env``, ``steps.<id>.outputs.<name>`` /
-  ``.outcome`` / ``.conclusion``, ``job.status``, ``runner.{temp,os,arch,name}``. Literals
-  (``'str'`` with ``''`` escapes, numbers, ``true``/``false``/``null``), ``!``, ``==``/``!=``/
-  ``<``/``<=``/``>``/``>=`` with GitHub's loose typing (case-insensitive strings, coercion to
-  numbers), ``&&``/``||`` with value semantics (``a || 'x'`` defaults), ``( )``, ``a['b']``,
-  ``a.*.b``; functions ``success() failure() cancelled() always()`` (``if:`` only),
-  ``format contains startsWith endsWith join toJSON fromJSON``. An ``if:`` without a status
-  function means ``success() && (...)``; ``${{ }}`` around an ``if:`` is optional. Unknown
-  contexts/functions, and typos the runner can detect (an undeclared ``inputs.X``, a
-  ``steps.<id>`` that no step has, a ``github.X`` not passed in) raise :class:`WorkflowError`
-  naming the expression; unset ``secrets``/``vars``/``env`` are ``''`` as on GitHub.
+  ``run-name`` (see :func:`render_run_name`), evaluated by GitHub's own
+  ``@actions/expressions`` (see ``tests/support/expressions.py``: npm-installed on first use,
+  one node process per test process; without node/npm the test is skipped, or fails under
+  ``CI``). Contexts: ``inputs``, ``github`` (incl. ``github.event.inputs``), ``secrets``,
+  ``vars``, ``env``, ``steps.<id>.outputs.<name>`` / ``.outcome`` / ``.conclusion``,
+  ``job.status``, ``runner.{temp,os,arch,name}``. ``success() failure() cancelled()
+  always()`` in ``if:`` only; an ``if:`` without one means ``success() && (...)``; ``${{ }}``
+  around an ``if:`` is optional. Unknown contexts/functions (also ``hashFiles``), and typos
+  the runner can detect (an undeclared ``inputs.X``, a ``steps.<id>`` that no step has, a
+  ``github.X`` not passed in) raise :class:`WorkflowError` naming the expression; unset
+  ``secrets``/``vars``/``env`` are ``''`` as on GitHub.
 * **File commands**: fresh ``GITHUB_OUTPUT``/``GITHUB_ENV``/``GITHUB_PATH``/
   ``GITHUB_STEP_SUMMARY``/``GITHUB_STATE`` files per step (``name=value`` and ``name<<DELIM``
   heredocs). Outputs belong to steps with an ``id``; GITHUB_ENV updates the job's env for later
@@ -93,6 +92,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
+
+from tests.support import expressions
+from tests.support.expressions import CaseSensitive as _CaseSensitive
+from tests.support.expressions import ExpressionError, Result, split_template, to_str
+from tests.support.expressions import Strict as _Strict
+from tests.support.expressions import truthy as _truthy
 
 __all__ = [
     "Annotation",
@@ -180,366 +185,14 @@ def run_commands(workflow: Path | str | Mapping[str, Any], job: str | None = Non
 
 
 # --------------------------------------------------------------------------------------------
-# Expressions
+# Expressions: evaluated by GitHub's @actions/expressions (tests/support/expressions.py)
 # --------------------------------------------------------------------------------------------
 
-_TOKEN_RE = re.compile(
-    r"""\s*(?:
-        (?P<num>-?(?:0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))
-      | (?P<str>'(?:[^']|'')*')
-      | (?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\],.*])
-      | (?P<id>[A-Za-z_][A-Za-z0-9_-]*)
-    )""",
-    re.VERBOSE,
-)
-_KEYWORDS: dict[str, Any] = {
-    "true": True,
-    "false": False,
-    "null": None,
-    "NaN": math.nan,
-    "Infinity": math.inf,
-}
-_STATUS_FUNCS = {"success", "failure", "cancelled", "always"}
 
-
-@dataclass(frozen=True)
-class _Tok:
-    kind: str  # num | str | op | id
-    text: str
-
-
-def _tokenize(src: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    pos = 0
-    while pos < len(src):
-        if not src[pos:].strip():
-            break
-        m = _TOKEN_RE.match(src, pos)
-        if m is None or m.end() == pos:
-            rest = src[pos:].lstrip()
-            hint = " (GitHub expressions quote strings with ')" if rest[:1] == '"' else ""
-            raise WorkflowError(f"cannot parse expression at {rest[:20]!r}{hint}")
-        kind = m.lastgroup
-        assert kind is not None
-        toks.append(_Tok(kind, m.group(kind)))
-        pos = m.end()
-    return toks
-
-
-# AST: plain tuples keep it small - ("lit", v) ("ctx", name) ("prop", obj, name) ("star", obj)
-# ("index", obj, expr) ("call", name, [args]) ("not", x) ("and"|"or", l, r) ("cmp", op, l, r)
-_Node = tuple[Any, ...]
-
-
-class _Parser:
-    def __init__(self, src: str) -> None:
-        self.src = src
-        self.toks = _tokenize(src)
-        self.i = 0
-
-    def parse(self) -> _Node:
-        if not self.toks:
-            raise WorkflowError("empty expression")
-        node = self._or()
-        if self.i < len(self.toks):
-            raise WorkflowError(f"unexpected {self.toks[self.i].text!r}")
-        return node
-
-    def _peek(self, *ops: str) -> bool:
-        return (
-            self.i < len(self.toks)
-            and self.toks[self.i].kind == "op"
-            and self.toks[self.i].text in ops
-        )
-
-    def _take(self) -> _Tok:
-        if self.i >= len(self.toks):
-            raise WorkflowError("unexpected end of expression")
-        tok = self.toks[self.i]
-        self.i += 1
-        return tok
-
-    def _expect(self, op: str) -> None:
-        tok = self._take()
-        if tok.kind != "op" or tok.text != op:
-            raise WorkflowError(f"expected {op!r}, found {tok.text!r}")
-
-    def _or(self) -> _Node:
-        node = self._and()
-        while self._peek("||"):
-            self.i += 1
-            node = ("or", node, self._and())
-        return node
-
-    def _and(self) -> _Node:
-        node = self._eq()
-        while self._peek("&&"):
-            self.i += 1
-            node = ("and", node, self._eq())
-        return node
-
-    def _eq(self) -> _Node:
-        node = self._cmp()
-        while self._peek("==", "!="):
-            op = self._take().text
-            node = ("cmp", op, node, self._cmp())
-        return node
-
-    def _cmp(self) -> _Node:
-        node = self._unary()
-        while self._peek("<", "<=", ">", ">="):
-            op = self._take().text
-            node = ("cmp", op, node, self._unary())
-        return node
-
-    def _unary(self) -> _Node:
-        if self._peek("!"):
-            self.i += 1
-            return ("not", self._unary())
-        return self._postfix()
-
-    def _postfix(self) -> _Node:
-        node = self._primary()
-        while True:
-            if self._peek("."):
-                self.i += 1
-                tok = self._take()
-                if tok.kind == "op" and tok.text == "*":
-                    node = ("star", node)
-                elif tok.kind == "id":
-                    node = ("prop", node, tok.text)
-                else:
-                    raise WorkflowError(f"expected a property name after '.', found {tok.text!r}")
-            elif self._peek("["):
-                self.i += 1
-                if self._peek("*"):
-                    self.i += 1
-                    self._expect("]")
-                    node = ("star", node)
-                else:
-                    idx = self._or()
-                    self._expect("]")
-                    node = ("index", node, idx)
-            else:
-                return node
-
-    def _primary(self) -> _Node:
-        tok = self._take()
-        if tok.kind == "num":
-            t = tok.text
-            neg = t.startswith("-")
-            body = t[1:] if neg else t
-            v = float(int(body, 16)) if body.lower().startswith("0x") else float(body)
-            return ("lit", -v if neg else v)
-        if tok.kind == "str":
-            return ("lit", tok.text[1:-1].replace("''", "'"))
-        if tok.kind == "op" and tok.text == "(":
-            node = self._or()
-            self._expect(")")
-            return node
-        if tok.kind == "id":
-            if self._peek("("):
-                self.i += 1
-                args: list[_Node] = []
-                if not self._peek(")"):
-                    args.append(self._or())
-                    while self._peek(","):
-                        self.i += 1
-                        args.append(self._or())
-                self._expect(")")
-                return ("call", tok.text, args)
-            if tok.text in _KEYWORDS:
-                return ("lit", _KEYWORDS[tok.text])
-            return ("ctx", tok.text)
-        raise WorkflowError(f"unexpected {tok.text!r}")
-
-
-def _parse(src: str) -> _Node:
-    try:
-        return _Parser(src).parse()
-    except WorkflowError as e:
-        raise WorkflowError(f"{e} in expression {src.strip()!r}") from None
-
-
-def _has_status_call(node: _Node) -> bool:
-    if node[0] == "call" and node[1].lower() in _STATUS_FUNCS:
-        return True
-    return any(
-        _has_status_call(x)
-        for part in node[1:]
-        for x in (part if isinstance(part, list) else [part])
-        if isinstance(x, tuple)
-    )
-
-
-class _Strict(dict[str, Any]):
-    """A context whose missing keys are a test bug, not ``null`` (e.g. ``inputs.typo``)."""
-
-    def __init__(self, data: Mapping[str, Any], what: str, hint: str = "") -> None:
-        super().__init__(data)
-        self.what = what
-        self.hint = hint
-
-
-class _CaseSensitive(dict[str, Any]):
-    """The ``env`` context: case-sensitive on Linux runners."""
-
-
-class _Filtered(list[Any]):
-    """The result of ``.*``: property access maps over the elements."""
-
-
-def _lookup(obj: Any, key: Any) -> Any:
-    if isinstance(obj, _Filtered):
-        out = _Filtered()
-        for item in obj:
-            v = _lookup(item, key)
-            if v is not None:
-                out.extend(v) if isinstance(v, _Filtered) else out.append(v)
-        return out
-    if isinstance(obj, dict):
-        if not isinstance(key, str):
-            key = _to_str(key)
-        if key in obj:
-            return obj[key]
-        if not isinstance(obj, _CaseSensitive):
-            low = key.lower()
-            for k, v in obj.items():
-                if isinstance(k, str) and k.lower() == low:
-                    return v
-        if isinstance(obj, _Strict):
-            raise WorkflowError(f"{obj.what}.{key} is not defined{obj.hint}")
-        return None
-    if isinstance(obj, list) and not isinstance(key, str | bool) and isinstance(key, int | float):
-        i = int(key)
-        return obj[i] if key == i and 0 <= i < len(obj) else None
-    return None
-
-
-def _kind(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int | float):
-        return "num"
-    if isinstance(v, str):
-        return "str"
-    return "obj"
-
-
-def _num_str(x: float) -> str:
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return repr(float(x))
-
-
-def _to_str(v: Any) -> str:
-    k = _kind(v)
-    if k == "null":
-        return ""
-    if k == "bool":
-        return "true" if v else "false"
-    if k == "num":
-        return _num_str(float(v))
-    if k == "str":
-        return str(v)
-    raise WorkflowError(
-        f"cannot turn an {'array' if isinstance(v, list) else 'object'} into a "
-        "string (use toJSON())"
-    )
-
-
-def _to_num(v: Any) -> float:
-    k = _kind(v)
-    if k == "null":
-        return 0.0
-    if k in ("bool", "num"):
-        return float(v)
-    if k == "str":
-        s = v.strip()
-        if not s:
-            return 0.0
-        try:
-            if s.lower().startswith(("0x", "-0x")):
-                return float(int(s, 16))
-            if s.lower() in ("nan", "inf", "-inf", "infinity", "-infinity"):
-                return math.nan
-            return float(s)
-        except ValueError:
-            return math.nan
-    return math.nan
-
-
-def _truthy(v: Any) -> bool:
-    k = _kind(v)
-    if k == "null":
-        return False
-    if k == "bool":
-        return bool(v)
-    if k == "num":
-        return not (v == 0 or math.isnan(v))
-    if k == "str":
-        return bool(v)
-    return True
-
-
-def _compare(op: str, a: Any, b: Any) -> bool:
-    ka, kb = _kind(a), _kind(b)
-    if ka == kb == "obj":
-        return (a is b) if op == "==" else (a is not b) if op == "!=" else False
-    if ka == kb == "str":
-        x: Any = a.casefold()
-        y: Any = b.casefold()
-    elif ka == kb == "null":
-        x = y = 0.0
-    else:
-        x, y = _to_num(a), _to_num(b)
-        if math.isnan(x) or math.isnan(y):
-            return op == "!="
-    return bool(
-        {
-            "==": x == y,
-            "!=": x != y,
-            "<": x < y,
-            "<=": x <= y,
-            ">": x > y,
-            ">=": x >= y,
-        }[op]
-    )
-
-
-def _format(fmt: str, args: list[Any]) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(fmt):
-        c = fmt[i]
-        if c == "{":
-            if fmt.startswith("{{", i):
-                out.append("{")
-                i += 2
-                continue
-            m = re.match(r"\{(\d+)\}", fmt[i:])
-            if not m:
-                raise WorkflowError(f"format(): invalid format string {fmt!r}")
-            n = int(m.group(1))
-            if n >= len(args):
-                raise WorkflowError(f"format(): {{{n}}} but only {len(args)} argument(s)")
-            out.append(_to_str(args[n]))
-            i += m.end()
-        elif c == "}":
-            if not fmt.startswith("}}", i):
-                raise WorkflowError(f"format(): invalid format string {fmt!r}")
-            out.append("}")
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+@dataclass
+class _Scope:
+    contexts: dict[str, Any]
+    status: str = "success"  # the job status seen by success()/failure()/cancelled()
 
 
 def _json_ready(v: Any) -> Any:
@@ -552,150 +205,29 @@ def _json_ready(v: Any) -> Any:
     return v
 
 
-def _from_json(v: Any) -> Any:
-    if isinstance(v, bool) or v is None or isinstance(v, str):
-        return v
-    if isinstance(v, int | float):
-        return float(v)
-    if isinstance(v, list):
-        return [_from_json(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _from_json(x) for k, x in v.items()}
-    return v
-
-
-_FUNCS: dict[str, tuple[int, int]] = {  # name -> (min args, max args)
-    "contains": (2, 2),
-    "startswith": (2, 2),
-    "endswith": (2, 2),
-    "format": (1, 255),
-    "join": (1, 2),
-    "tojson": (1, 1),
-    "fromjson": (1, 1),
-    "success": (0, 0),
-    "failure": (0, 0),
-    "cancelled": (0, 0),
-    "always": (0, 0),
-}
-
-
-@dataclass
-class _Scope:
-    contexts: dict[str, Any]
-    status: str = "success"  # the job status seen by success()/failure()/cancelled()
-    allow_status: bool = False  # status functions are only allowed in if:
-
-
-def _eval(node: _Node, scope: _Scope) -> Any:
-    op = node[0]
-    if op == "lit":
-        return node[1]
-    if op == "ctx":
-        name = node[1]
-        for k, v in scope.contexts.items():
-            if k.lower() == name.lower():
-                return v
-        raise WorkflowError(
-            f"unknown context {name!r} (this runner knows {', '.join(sorted(scope.contexts))})"
-        )
-    if op == "prop":
-        return _lookup(_eval(node[1], scope), node[2])
-    if op == "index":
-        return _lookup(_eval(node[1], scope), _eval(node[2], scope))
-    if op == "star":
-        base = _eval(node[1], scope)
-        if isinstance(base, dict):
-            return _Filtered(base.values())
-        if isinstance(base, list):
-            return _Filtered(base)
-        return _Filtered()
-    if op == "not":
-        return not _truthy(_eval(node[1], scope))
-    if op == "and":
-        left = _eval(node[1], scope)
-        return _eval(node[2], scope) if _truthy(left) else left
-    if op == "or":
-        left = _eval(node[1], scope)
-        return left if _truthy(left) else _eval(node[2], scope)
-    if op == "cmp":
-        return _compare(node[1], _eval(node[2], scope), _eval(node[3], scope))
-    if op == "call":
-        return _call(node[1], node[2], scope)
-    raise AssertionError(node)
-
-
-def _call(name: str, arg_nodes: list[_Node], scope: _Scope) -> Any:
-    fn = name.lower()
-    if fn == "hashfiles":
-        raise WorkflowError("hashFiles() is not supported by this runner")
-    if fn not in _FUNCS:
-        raise WorkflowError(f"unknown function {name}()")
-    lo, hi = _FUNCS[fn]
-    if not lo <= len(arg_nodes) <= hi:
-        raise WorkflowError(f"{name}() takes {lo}..{hi} arguments, got {len(arg_nodes)}")
-    if fn in _STATUS_FUNCS:
-        if not scope.allow_status:
-            raise WorkflowError(f"{name}() is only allowed in if: conditions")
-        return fn == "always" or scope.status == fn
-    args = [_eval(a, scope) for a in arg_nodes]
-    if fn == "contains":
-        hay, needle = args
-        if isinstance(hay, list):
-            return any(_compare("==", x, needle) for x in hay)
-        return _to_str(needle).casefold() in _to_str(hay).casefold()
-    if fn == "startswith":
-        return _to_str(args[0]).casefold().startswith(_to_str(args[1]).casefold())
-    if fn == "endswith":
-        return _to_str(args[0]).casefold().endswith(_to_str(args[1]).casefold())
-    if fn == "format":
-        return _format(_to_str(args[0]), args[1:])
-    if fn == "join":
-        sep = _to_str(args[1]) if len(args) > 1 else ","
-        if isinstance(args[0], list):
-            return sep.join(_to_str(x) for x in args[0])
-        return _to_str(args[0])
-    if fn == "tojson":
-        return json.dumps(_json_ready(args[0]), indent=2)
-    if fn == "fromjson":
-        try:
-            return _from_json(json.loads(_to_str(args[0])))
-        except ValueError as e:
-            raise WorkflowError(f"fromJSON(): {e}") from None
-    raise AssertionError(fn)
-
-
-def _evaluate_src(src: str, scope: _Scope) -> Any:
-    node = _parse(src)
+def _to_str(v: Any) -> str:
     try:
-        return _eval(node, scope)
-    except WorkflowError as e:
-        raise WorkflowError(f"{e} in expression {src.strip()!r}") from None
+        return to_str(v)
+    except ExpressionError as e:
+        raise WorkflowError(str(e)) from None
 
 
-def _split_template(text: str) -> list[str | tuple[str]]:
-    """Literal text and ``(expression source,)`` parts of a string with ``${{ }}``."""
-    parts: list[str | tuple[str]] = []
-    pos = 0
-    while True:
-        start = text.find("${{", pos)
-        if start < 0:
-            if pos < len(text):
-                parts.append(text[pos:])
-            return parts
-        if start > pos:
-            parts.append(text[pos:start])
-        i = start + 3
-        quoted = False
-        while i < len(text):
-            if text[i] == "'":
-                quoted = not quoted
-            elif not quoted and text.startswith("}}", i):
-                break
-            i += 1
-        else:
-            raise WorkflowError(f"unclosed ${{{{ in {text!r}")
-        parts.append((text[start + 3 : i],))
-        pos = i + 2
+def _evaluate_src(src: str, scope: _Scope, *, condition: bool = False) -> Result:
+    try:
+        return expressions.evaluate(
+            src, scope.contexts, status=scope.status if condition else None, condition=condition
+        )
+    except ExpressionError as e:
+        quoted = "Unexpected symbol: '\"" in str(e)
+        hint = " (GitHub expressions quote strings with ')" if quoted else ""
+        raise WorkflowError(f"{e}{hint} in expression {src.strip()!r}") from None
+
+
+def _split(text: str) -> list[str | tuple[str]]:
+    try:
+        return split_template(text)
+    except ExpressionError as e:
+        raise WorkflowError(str(e)) from None
 
 
 def _render(value: Any, scope: _Scope) -> Any:
@@ -703,10 +235,21 @@ def _render(value: Any, scope: _Scope) -> Any:
     keeps the expression's type; otherwise the result is a string."""
     if not isinstance(value, str):
         return value
-    parts = _split_template(value)
+    parts = _split(value)
     if len(parts) == 1 and isinstance(parts[0], tuple) and value.strip() == value:
-        return _evaluate_src(parts[0][0], scope)
-    return "".join(p if isinstance(p, str) else _to_str(_evaluate_src(p[0], scope)) for p in parts)
+        return _evaluate_src(parts[0][0], scope).value
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        text = _evaluate_src(part[0], scope).text
+        if text is None:
+            raise WorkflowError(
+                f"cannot turn an array or object into a string (use toJSON()) in {value!r}"
+            )
+        out.append(text)
+    return "".join(out)
 
 
 def _render_str(value: Any, scope: _Scope) -> str:
@@ -717,30 +260,22 @@ def _condition(cond: Any, scope: _Scope, *, where: str) -> bool:
     """An ``if:``: with or without ``${{ }}``; no status function means ``success() && ...``."""
     if cond is None:
         src = "success()"
-    elif isinstance(cond, bool):
-        src = "true" if cond else "false"
-    elif isinstance(cond, int | float):
-        src = _num_str(float(cond))
+    elif isinstance(cond, bool | int | float):
+        src = _to_str(cond)
     else:
-        text = str(cond).strip()
-        if "${{" in text:
-            parts = _split_template(text)
+        src = str(cond).strip()
+        if "${{" in src:
+            parts = _split(src)
             if len(parts) != 1 or not isinstance(parts[0], tuple):
                 raise WorkflowError(
-                    f"{where}: if: {text!r} mixes ${{{{ }}}} with other text - GitHub would "
+                    f"{where}: if: {src!r} mixes ${{{{ }}}} with other text - GitHub would "
                     "evaluate it as a non-empty string, i.e. always true"
                 )
             src = parts[0][0]
-        else:
-            src = text
-    node = _parse(src)
-    if not _has_status_call(node):
-        node = ("and", ("call", "success", []), node)
-    s = _Scope(scope.contexts, scope.status, allow_status=True)
     try:
-        return _truthy(_eval(node, s))
+        return _evaluate_src(src, scope, condition=True).truthy
     except WorkflowError as e:
-        raise WorkflowError(f"{where}: {e} in expression {src.strip()!r}") from None
+        raise WorkflowError(f"{where}: {e}") from None
 
 
 def evaluate(expression: str, contexts: Mapping[str, Any], *, status: str = "success") -> Any:
@@ -749,7 +284,10 @@ def evaluate(expression: str, contexts: Mapping[str, Any], *, status: str = "suc
     text = expression.strip()
     if text.startswith("${{") and text.endswith("}}"):
         text = text[3:-2]
-    return _eval(_parse(text), _Scope(dict(contexts), status, allow_status=True))
+    try:
+        return expressions.evaluate(text, contexts, status=status).value
+    except ExpressionError as e:
+        raise WorkflowError(f"{e} in expression {text.strip()!r}") from None
 
 
 def render_template(text: str, contexts: Mapping[str, Any]) -> str:
@@ -818,7 +356,7 @@ def _input_str(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float | int):
-        return _num_str(float(v))
+        return to_str(v)
     return "" if v is None else str(v)
 
 
