@@ -113,8 +113,7 @@ class Evaluator:
         seen by the status functions (``None``: they are not allowed); ``condition`` makes it
         an ``if:``."""
         request = {"expr": expr, "contexts": _wire(contexts), "status": status}
-        request["condition"] = condition
-        line = json.dumps(request, allow_nan=False) + "\n"
+        line = json.dumps({**request, "condition": condition}, allow_nan=False) + "\n"
         stdin, stdout = self._pipes()
         with self._lock:
             try:
