@@ -9,14 +9,14 @@ state under ``home`` and never prompts.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock
 
 DEFAULT_VERSION = "2.1.197"
 PACKAGE = "@anthropic-ai/claude-code"
@@ -50,22 +50,6 @@ def default_cache_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(__file__).resolve().parents[2] / ".nox" / ".cache" / "claude-code"
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """Serialise installs between processes (pytest-xdist workers, parallel sessions)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(lock_path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _version_ok(exe: Path, version: str) -> tuple[bool, str]:
@@ -119,7 +103,7 @@ def install_claude_cli(
         prefix.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         return CliInstall(None, f"cannot create {prefix}: {e}")
-    with _locked(cache_dir / ".install.lock"):
+    with FileLock(cache_dir / ".install.lock"):
         exe, _ = _find_working(prefix, version)
         if exe is not None:
             return CliInstall(exe)

@@ -22,12 +22,13 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from filelock import FileLock
 
 __all__ = [
     "CaseSensitive",
@@ -169,19 +170,6 @@ def default_cache_dir() -> Path:
     return base / "actions-expressions"
 
 
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """Serialise installs between processes (pytest-xdist workers, parallel sessions)."""
-    import fcntl
-
-    with open(lock_path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def install(cache_dir: Path | None = None, timeout: float = 300) -> tuple[Path | None, str]:
     """(the installed package's ``dist`` folder, "") or (``None``, why not): ``npm ci`` of
     the pinned lockfile into ``cache_dir/<version>`` unless it is already there."""
@@ -192,7 +180,7 @@ def install(cache_dir: Path | None = None, timeout: float = 300) -> tuple[Path |
         prefix.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         return None, f"cannot create {prefix}: {e}"
-    with _locked(prefix.parent / ".install.lock"):
+    with FileLock(prefix.parent / ".install.lock"):
         if (dist / "index.js").exists():
             return dist, ""
         npm = shutil.which("npm")
