@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+import msgspec
 import orjson
 
 # Entry types that carry nothing a reader of the session needs (docs/transcript-format.md).
@@ -40,21 +41,19 @@ NOISE_TYPES = frozenset(
 KEPT_SYSTEM_SUBTYPES = frozenset({"compact_boundary", "microcompact_boundary", "api_error"})
 
 
-@dataclass(slots=True)
-class Block:
+class Block(msgspec.Struct, gc=False):
     """One content block, normalised across versions."""
 
     kind: str  # text | thinking | tool_use | tool_result | image
     text: str = ""
     name: str = ""  # tool name (tool_use)
-    input: dict[str, Any] = field(default_factory=dict)  # tool input (tool_use)
+    input: dict[str, Any] = msgspec.field(default_factory=dict)  # tool input (tool_use)
     tool_id: str = ""  # tool_use id, or the tool_use_id a result answers
     is_error: bool = False  # tool_result
     images: int = 0  # images inside a tool_result
 
 
-@dataclass(slots=True)
-class Message:
+class Message(msgspec.Struct):
     """A user line, an assistant response (joined), or a kept system/summary line."""
 
     role: str  # user | assistant | system | summary
@@ -70,9 +69,7 @@ class Message:
     is_compact_summary: bool = False
     is_api_error: bool = False
     subtype: str = ""  # system subtype
-    usage: dict[str, Any] = field(default_factory=dict)
-    # tool-specific structured output of a user line (exit codes, file paths, ...)
-    tool_use_result: Any = None
+    usage: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -91,6 +88,189 @@ class ReadStats:
         self.skipped += 1
         if len(self.skipped_examples) < 5:
             self.skipped_examples.append(f"{path.name}:{lineno}: {why}")
+
+
+# --- the typed path: only the fields read here are declared; msgspec skips the rest ----------
+
+
+class _Item(msgspec.Struct, gc=False):
+    """An item of a tool_result's content list."""
+
+    type: str | None = None
+    text: str | None = None
+
+
+class _Block(msgspec.Struct, gc=False):
+    """A content block of any kind (the fields of all kinds read here)."""
+
+    type: str | None = None
+    text: str | None = None
+    thinking: str | None = None
+    name: str | None = None
+    input: dict[str, Any] | None = None
+    id: str | None = None
+    tool_use_id: str | None = None
+    is_error: bool | None = None
+    content: str | list[str | _Item] | None = None
+
+
+class _Body(msgspec.Struct, gc=False):
+    """``message`` of a user or assistant line."""
+
+    id: str | None = None
+    model: str | None = None
+    content: str | list[str | _Block] | None = None
+    usage: dict[str, Any] | None = None
+
+
+class _Entry(msgspec.Struct, gc=False, rename="camel"):
+    """One line (field names camelCased in JSON: ``sessionId``, ``isMeta``, ...).
+
+    Kept system lines are read by the dict path: they are rare and come in several shapes.
+    """
+
+    type: str | None = None
+    uuid: str | None = None
+    session_id: str | None = None
+    timestamp: str | None = None
+    cwd: str | None = None
+    is_sidechain: bool | None = None
+    is_meta: bool | None = None
+    is_compact_summary: bool | None = None
+    is_api_error_message: bool | None = None
+    message: _Body | str | None = None
+    subtype: str | None = None
+    summary: str | None = None
+
+
+_DECODER = msgspec.json.Decoder(_Entry)
+
+
+def _decode_typed(raw: bytes) -> _Entry | None:
+    """The line as an :class:`_Entry`; None when the dict path must read it.
+
+    That is: not valid UTF-8 (orjson rejects it whole and the dict path repairs and counts it,
+    even when the bad bytes sit in a field skipped here), not JSON, or a shape the Structs do
+    not declare (a number where a string belongs, an odd block, ...).
+    """
+    try:
+        if not raw.isascii():
+            raw.decode()
+        entry = _DECODER.decode(raw)
+    except (UnicodeDecodeError, msgspec.DecodeError, RecursionError):
+        return None
+    if entry.type == "system" and entry.subtype in KEPT_SYSTEM_SUBTYPES:
+        return None
+    return entry
+
+
+def _typed_blocks(content: str | list[str | _Block] | None) -> list[Block]:
+    """:func:`_blocks` for typed content: the same blocks from the same JSON."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [Block("text", text=content)] if content else []
+    blocks: list[Block] = []
+    for item in content:
+        if isinstance(item, str):
+            blocks.append(Block("text", text=item))
+            continue
+        kind = item.type
+        if kind == "text":
+            if item.text is not None:
+                blocks.append(Block("text", text=item.text))
+        elif kind == "thinking":
+            thought = item.thinking
+            if thought is not None and thought.strip():
+                blocks.append(Block("thinking", text=thought))
+        elif kind == "tool_use":
+            blocks.append(
+                Block(
+                    "tool_use",
+                    name=item.name or "?",
+                    input=item.input if item.input is not None else {},
+                    tool_id=item.id or "",
+                )
+            )
+        elif kind == "tool_result":
+            text, images = _typed_text_of(item.content)
+            blocks.append(
+                Block(
+                    "tool_result",
+                    text=text,
+                    tool_id=item.tool_use_id or "",
+                    is_error=item.is_error is True,
+                    images=images,
+                )
+            )
+        elif kind == "image":
+            blocks.append(Block("image"))
+    return blocks
+
+
+def _typed_text_of(content: str | list[str | _Item] | None) -> tuple[str, int]:
+    if content is None:
+        return "", 0
+    if isinstance(content, str):
+        return content, 0
+    parts: list[str] = []
+    images = 0
+    for item in content:
+        if isinstance(item, str):
+            parts.append(item)
+        elif item.type == "image":
+            images += 1
+        elif item.text is not None:
+            parts.append(item.text)
+    return "\n".join(parts), images
+
+
+def _typed_message(entry: _Entry, agent: str) -> Message | None:
+    """:func:`_message` for a typed line (kept system lines never come here)."""
+    kind = entry.type
+    if kind == "user" or kind == "assistant":
+        body = entry.message
+        if body is None or isinstance(body, str):
+            content: str | list[str | _Block] | None = body
+            msg_id = model = ""
+            usage: dict[str, Any] = {}
+        else:
+            content = body.content
+            msg_id = (body.id or "") if kind == "assistant" else ""
+            model = body.model or ""
+            usage = body.usage if body.usage is not None else {}
+        return Message(
+            role=kind,
+            blocks=_typed_blocks(content),
+            uuid=entry.uuid or "",
+            session_id=entry.session_id or "",
+            timestamp=entry.timestamp or "",
+            cwd=entry.cwd or "",
+            agent=agent or ("sidechain" if entry.is_sidechain is True else ""),
+            msg_id=msg_id,
+            model=model,
+            is_meta=entry.is_meta is True,
+            is_compact_summary=entry.is_compact_summary is True,
+            is_api_error=entry.is_api_error_message is True or model == "<synthetic>",
+            usage=usage,
+        )
+    if kind == "summary":
+        summary = entry.summary
+        if summary is None or not summary.strip():
+            return None
+        return Message(
+            role="summary",
+            blocks=[Block("text", text=summary)],
+            uuid=entry.uuid or "",
+            session_id=entry.session_id or "",
+            timestamp=entry.timestamp or "",
+            cwd=entry.cwd or "",
+            agent=agent or ("sidechain" if entry.is_sidechain is True else ""),
+        )
+    return None  # noise, or a system subtype not kept
+
+
+# --- the dict path: any JSON object, normalised defensively ----------------------------------
 
 
 def _loads(raw: bytes, stats: ReadStats) -> Any:
@@ -195,7 +375,6 @@ def _message(entry: dict[str, Any], agent: str) -> Message | None:
             is_compact_summary=entry.get("isCompactSummary") is True,
             is_api_error=entry.get("isApiErrorMessage") is True or model == "<synthetic>",
             usage=usage if isinstance(usage, dict) else {},
-            tool_use_result=entry.get("toolUseResult"),
             **common,
         )
     if kind == "system":
@@ -236,72 +415,165 @@ class _Joiner:
         self.pending: Message | None = None
         self.deferred: list[Message] = []
 
-    def push(self, msg: Message) -> Iterator[Message]:
+    def push(self, msg: Message) -> list[Message]:
+        """The messages ready to go out after ``msg`` (often none: it is held back)."""
         pending = self.pending
-        if pending is not None and msg.role == "assistant" and msg.msg_id == pending.msg_id:
-            pending.blocks.extend(msg.blocks)
-            if msg.usage:
-                pending.usage = msg.usage  # usage grows across lines: keep the last
-            return
-        if pending is not None and msg.role == "user" and not msg.is_meta and _only_results(msg):
-            self.deferred.append(msg)
-            if len(self.deferred) >= 64:  # bound what is held back
-                yield from self.flush()
-            return
-        yield from self.flush()
+        if pending is not None:
+            if msg.role == "assistant" and msg.msg_id == pending.msg_id:
+                pending.blocks.extend(msg.blocks)
+                if msg.usage:
+                    pending.usage = msg.usage  # usage grows across lines: keep the last
+                return []
+            if msg.role == "user" and not msg.is_meta and _only_results(msg):
+                self.deferred.append(msg)
+                # bound what is held back
+                return self.flush() if len(self.deferred) >= 64 else []
+            out = self.flush()
+        else:
+            out = []
         if msg.role == "assistant" and msg.msg_id:
             self.pending = msg
         else:
-            yield msg
+            out.append(msg)
+        return out
 
-    def flush(self) -> Iterator[Message]:
-        if self.pending is not None:
-            yield self.pending
-            self.pending = None
-        yield from self.deferred
+    def flush(self) -> list[Message]:
+        out = [] if self.pending is None else [self.pending]
+        out += self.deferred
+        self.pending = None
         self.deferred = []
+        return out
 
 
 def _only_results(msg: Message) -> bool:
     return bool(msg.blocks) and all(b.kind == "tool_result" for b in msg.blocks)
 
 
+_BLOCK = 1 << 18  # bytes read at a time: lines are decoded from the block in place
+
+
+def _runs(fh: BinaryIO) -> Iterator[tuple[bytes, int, int]]:
+    """The file as runs of whole lines, ``(buffer, start, end)``.
+
+    Blocks are read and handed on without copying; only a line that a block boundary cuts is
+    put together. The last line may lack its newline (a truncated file).
+    """
+    partial: list[bytes] = []
+    while data := fh.read(_BLOCK):
+        first = data.find(b"\n") + 1
+        if first == 0:  # no line ends in this block
+            partial.append(data)
+            continue
+        if partial:
+            partial.append(data[:first])
+            line = b"".join(partial)
+            partial = []
+            yield line, 0, len(line)
+        else:
+            first = 0
+        cut = data.rfind(b"\n") + 1
+        if first < cut:
+            yield data, first, cut
+        if cut < len(data):
+            partial.append(data[cut:])
+    if partial:
+        line = b"".join(partial)
+        yield line, 0, len(line)
+
+
+def _is_utf8(data: bytes | memoryview) -> bool:
+    try:
+        str(data, "utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def read_file(path: Path, stats: ReadStats, seen: set[str], agent: str = "") -> Iterator[Message]:
-    """Stream the messages of one JSONL file. Never raises on content; OSError propagates."""
+    """Stream the messages of one JSONL file. Never raises on content; OSError propagates.
+
+    Each line is decoded into :class:`_Entry` (typed, only the fields read here); a line that
+    does not fit — not JSON, not valid UTF-8 (the dict path repairs and counts it), a shape the
+    Structs do not declare, a kept system line — is read by the dict path, whose rules the typed
+    path mirrors.
+    """
     joiner = _Joiner()
     stats.files += 1
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            stats.bytes_in += len(raw)
-            raw = raw.strip()
-            if not raw:
-                continue
-            stats.lines += 1
-            try:
-                entry = _loads(raw, stats)
-            except (orjson.JSONDecodeError, ValueError):
-                stats.note_skip(path, lineno, "not valid JSON (truncated or binary line)")
-                continue
-            if not isinstance(entry, dict):
-                stats.note_skip(path, lineno, "not a JSON object")
-                continue
-            uuid = entry.get("uuid")
-            if isinstance(uuid, str) and uuid:
-                if uuid in seen:
-                    stats.duplicates += 1
-                    continue
-                seen.add(uuid)
-            msg = _message(entry, agent)
-            if msg is None:
-                stats.noise += 1
-                continue
-            stats.kept += 1
-            yield from joiner.push(msg)
-    yield from joiner.flush()
+    decode = _DECODER.decode
+    lineno = n_bytes = n_lines = n_kept = n_noise = n_duplicates = 0  # into ``stats`` at the end
+    try:
+        with path.open("rb", buffering=0) as fh:
+            for buf, start, end in _runs(fh):
+                view = memoryview(buf)
+                block_utf8 = buf.isascii() or _is_utf8(view[start:end])
+                find = buf.find
+                pos = start
+                while pos < end:
+                    nl = find(b"\n", pos, end) + 1 or end
+                    line = view[pos:nl]
+                    lineno += 1
+                    n_bytes += nl - pos
+                    pos = nl
+                    try:
+                        typed: _Entry | None = (
+                            decode(line) if block_utf8 or _is_utf8(line) else None
+                        )
+                    except (msgspec.DecodeError, RecursionError):
+                        typed = None
+                    if typed is not None and not (
+                        typed.type == "system" and typed.subtype in KEPT_SYSTEM_SUBTYPES
+                    ):
+                        n_lines += 1
+                        uuid = typed.uuid
+                        if uuid:
+                            if uuid in seen:
+                                n_duplicates += 1
+                                continue
+                            seen.add(uuid)
+                        msg = _typed_message(typed, agent)
+                    else:
+                        raw = bytes(line).strip()
+                        if not raw:
+                            continue
+                        n_lines += 1
+                        try:
+                            entry = _loads(raw, stats)
+                        except (orjson.JSONDecodeError, ValueError):
+                            stats.note_skip(
+                                path, lineno, "not valid JSON (truncated or binary line)"
+                            )
+                            continue
+                        if not isinstance(entry, dict):
+                            stats.note_skip(path, lineno, "not a JSON object")
+                            continue
+                        uuid = entry.get("uuid")
+                        if isinstance(uuid, str) and uuid:
+                            if uuid in seen:
+                                n_duplicates += 1
+                                continue
+                            seen.add(uuid)
+                        msg = _message(entry, agent)
+                    if msg is None:
+                        n_noise += 1
+                        continue
+                    n_kept += 1
+                    ready = joiner.push(msg)
+                    if ready:
+                        yield from ready
+        yield from joiner.flush()
+    finally:  # also when the caller stops early
+        stats.bytes_in += n_bytes
+        stats.lines += n_lines
+        stats.kept += n_kept
+        stats.noise += n_noise
+        stats.duplicates += n_duplicates
 
 
 def _first_text(msg: Message) -> str:
-    return next((b.text for b in msg.blocks if b.kind == "text"), "")
+    for block in msg.blocks:
+        if block.kind == "text":
+            return block.text
+    return ""
 
 
 def read_sessions(
@@ -319,16 +591,16 @@ def read_sessions(
         replay = "aside_question" in agent
         first_user = True
         for msg in read_file(path, stats, seen, agent):
-            if msg.role == "user" and first_user and not _only_results(msg):
+            text = _first_text(msg)
+            if first_user and msg.role == "user" and not _only_results(msg):
                 first_user = False
-                if agent and _first_text(msg).strip() == "Warmup":
+                if agent and text.strip() == "Warmup":
                     stats.noise += 1
                     break
-            text = _first_text(msg)
-            key = hash((msg.role, text))
-            if not msg.agent and text:
-                main_texts.add(key)
-            elif replay and text and key in main_texts:
-                stats.duplicates += 1
-                continue
+            if text:
+                if not msg.agent:
+                    main_texts.add(hash((msg.role, text)))
+                elif replay and hash((msg.role, text)) in main_texts:
+                    stats.duplicates += 1
+                    continue
             yield msg
