@@ -15,19 +15,22 @@ Nothing is held in memory beyond the event being written.
 from __future__ import annotations
 
 import difflib
+import heapq
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+import msgspec
 import orjson
 
 from learn.privacy.redact import redact
 from learn.transcripts.files import SessionFile
-from learn.transcripts.reader import Message, ReadStats, read_sessions
+from learn.transcripts.reader import Block, Message, ReadStats, read_sessions
 
 DEFAULT_TOKEN_BUDGET = 20_000
+_WRITE_BUFFER = 1 << 20  # events.jsonl is written in few large writes
 _FILE_READERS = frozenset({"Read", "NotebookRead"})
 CHARS_PER_TOKEN = 4
 
@@ -47,11 +50,20 @@ _ERROR_WORDS = re.compile(
     r"error|exception|traceback|fail|fatal|denied|not found|no such|cannot|can't|unable|"
     r"invalid|refused|exit code [1-9]|✗"
 )
+# _ERROR_WORDS as plain substrings (str.find is several times faster than the alternation); "exit
+# code [1-9]" is found as its prefix and checked for the digit.
+_ERROR_NEEDLES = tuple(
+    word for word in _ERROR_WORDS.pattern.split("|") if word != "exit code [1-9]"
+)
+_ERROR_NEEDLES_ASCII = tuple(word for word in _ERROR_NEEDLES if word.isascii())
+_EXIT_CODE = "exit code "
 
 
-@dataclass(slots=True)
-class Event:
-    """One thing that happened in a session, ready to render or to learn from."""
+class Event(msgspec.Struct, omit_defaults=True):
+    """One thing that happened in a session, ready to render or to learn from.
+
+    In ``events.jsonl`` a field at its default (empty) is left out.
+    """
 
     n: int  # position in the digest (1-based)
     kind: str  # prompt | text | thinking | call | result | error | interrupt | compaction | summary
@@ -60,9 +72,9 @@ class Event:
     agent: str = ""
     tool: str = ""
     call: int = 0  # per-digest number linking a call to its result
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = msgspec.field(default_factory=dict)
     is_error: bool = False
-    error_lines: list[str] = field(default_factory=list)
+    error_lines: list[str] = msgspec.field(default_factory=list)
     interrupted: bool = False  # a prompt that follows "[Request interrupted by user]"
     change: str = ""  # an edit call's change in short: "`old` → `new`", "+ `added`"
 
@@ -123,6 +135,8 @@ def shorten(text: str, limit: int) -> str:
 
 def clean_text(text: str) -> tuple[str, bool]:
     """Strip the harness noise inside a message; report whether it was an interrupt marker."""
+    if "<" not in text and "[Request interrupted by user" not in text:
+        return text.strip(), False  # nothing any of the patterns below could match
     interrupted = bool(_INTERRUPT.search(text))
     text = _INTERRUPT.sub("", text)
     text = _NOISE_TAGS.sub("", text)
@@ -134,18 +148,54 @@ def clean_text(text: str) -> tuple[str, bool]:
 def _error_spans(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
     """Up to ``limit`` (start, end) spans of lines in ``text[start:end]`` that look like errors.
 
-    One scan over the text, not one call per line: tool output can be long. The scan runs a
-    plain alternation over the lower-cased text (several times faster than ``re.I``); offsets map
-    back because lower-casing keeps the length — else the case-insensitive pattern is used.
+    The error words are found with ``str.find`` in the lower-cased text (several times faster
+    than the alternation), merged in order of position: a heap holds each word's next
+    occurrence, and a word is searched again only once the scan has passed it. Offsets map back
+    because lower-casing keeps the length — else the case-insensitive pattern is used.
     """
     haystack = text.lower()
-    pattern = _ERROR_WORDS
     if len(haystack) != len(text):
-        haystack, pattern = text, _ERROR_LINE
+        return _error_spans_re(text, start, end, limit)
+    find = haystack.find
+    words = _ERROR_NEEDLES_ASCII if text.isascii() else _ERROR_NEEDLES
+    ahead = [(at, word) for word in words if (at := find(word, start, end)) != -1]
+    exit_at = _find_exit_code(haystack, start, end)
+    if exit_at != -1:
+        ahead.append((exit_at, _EXIT_CODE))
+    heapq.heapify(ahead)
+    spans: list[tuple[int, int]] = []
+    pos = start
+    while ahead and len(spans) < limit:
+        at, word = ahead[0]
+        if at < pos:  # passed: this word's next occurrence
+            at = _find_exit_code(haystack, pos, end) if word is _EXIT_CODE else find(word, pos, end)
+            if at == -1:
+                heapq.heappop(ahead)
+            else:
+                heapq.heapreplace(ahead, (at, word))
+            continue
+        line_start = text.rfind("\n", 0, at) + 1
+        line_end = text.find("\n", at)
+        line_end = len(text) if line_end == -1 else line_end
+        spans.append((line_start, line_end))
+        pos = line_end + 1
+    return spans
+
+
+def _find_exit_code(haystack: str, pos: int, end: int) -> int:
+    """Where "exit code [1-9]" next starts in ``haystack[pos:end]``, or -1."""
+    at = haystack.find(_EXIT_CODE, pos, end)
+    while at != -1 and not (at + 11 <= end and haystack[at + 10] in "123456789"):
+        at = haystack.find(_EXIT_CODE, at + 1, end)
+    return at
+
+
+def _error_spans_re(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """:func:`_error_spans` for text whose length lower-casing changes (case-insensitive)."""
     spans: list[tuple[int, int]] = []
     pos = start
     while len(spans) < limit:
-        match = pattern.search(haystack, pos, end)
+        match = _ERROR_LINE.search(text, pos, end)
         if match is None:
             break
         line_start = text.rfind("\n", 0, match.start()) + 1
@@ -219,11 +269,28 @@ def _strip_cwd(text: str, cwd: str) -> str:
 def _params(tool_input: dict[str, Any], cwd: str, limit: int) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in tool_input.items():
-        text = value if isinstance(value, str) else orjson.dumps(value).decode()
+        text = value if isinstance(value, str) else _json_text(value)
         if key in ("file_path", "path", "notebook_path"):
             text = _relative(text, cwd)
         out[str(key)] = redact(shorten(text, limit))
     return out
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: as a float, as JSON readers do
+        return orjson.dumps(_big_ints_as_floats(value)).decode()
+
+
+def _big_ints_as_floats(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _big_ints_as_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_big_ints_as_floats(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return float(value)
+    return value
 
 
 _EDIT_TOOLS = frozenset({"Edit", "MultiEdit"})
@@ -283,161 +350,199 @@ class _EventBuilder:
         self.next_call = 0
         self.after_interrupt = False  # the next prompt redirects interrupted work
 
-    def _event(self, msg: Message, kind: str, **kw: Any) -> Event:
-        self.n += 1
-        return Event(self.n, kind, session=msg.session_id[:8], agent=msg.agent, **kw)
-
-    def events(self, msg: Message) -> Iterator[Event]:
+    def events(self, msg: Message) -> list[Event]:
+        """The events of one message, numbered on from the previous message's."""
         opts = self.opts
-        if msg.role == "summary":
-            yield self._event(msg, "summary", text=redact(shorten(msg.blocks[0].text, 300)))
-            return
-        if msg.role == "system":
+        session, agent, role = msg.session_id[:8], msg.agent, msg.role
+        if role == "summary":
+            self.n += 1
+            text = redact(shorten(msg.blocks[0].text, 300))
+            return [Event(self.n, "summary", text, session=session, agent=agent)]
+        if role == "system":
             kind = "compaction" if "compact" in msg.subtype else "error"
-            yield self._event(msg, kind, text=redact(shorten(msg.blocks[0].text, 600)))
-            return
+            self.n += 1
+            text = redact(shorten(msg.blocks[0].text, 600))
+            return [Event(self.n, kind, text, session=session, agent=agent)]
         if msg.is_meta:
-            return
+            return []
         if msg.is_compact_summary:
             text = " ".join(b.text for b in msg.blocks if b.kind == "text")
-            yield self._event(msg, "compaction", text=redact(shorten(text, 2_000)))
-            return
+            self.n += 1
+            text = redact(shorten(text, 2_000))
+            return [Event(self.n, "compaction", text, session=session, agent=agent)]
+        out: list[Event] = []
         for block in msg.blocks:
-            if block.kind == "text":
+            kind = block.kind
+            if kind == "text":
                 text, interrupted = clean_text(block.text)
                 if not text and not interrupted:
                     continue
-                if msg.role == "assistant" and msg.is_api_error:
-                    yield self._event(msg, "error", text=redact(shorten(text, 600)))
-                elif msg.role == "user" and not text:  # a bare interrupt marker
+                self.n += 1
+                if role == "assistant" and msg.is_api_error:
+                    text = redact(shorten(text, 600))
+                    out.append(Event(self.n, "error", text, session=session, agent=agent))
+                elif role == "user" and not text:  # a bare interrupt marker
                     self.after_interrupt = True
-                    yield self._event(msg, "interrupt")
-                elif msg.role == "user":
-                    yield self._event(
-                        msg,
-                        "prompt",
-                        text=redact(shorten(text, opts.text_chars)),
-                        interrupted=interrupted or self.after_interrupt,
+                    out.append(Event(self.n, "interrupt", session=session, agent=agent))
+                elif role == "user":
+                    text = redact(shorten(text, opts.text_chars))
+                    out.append(
+                        Event(
+                            self.n,
+                            "prompt",
+                            text,
+                            session=session,
+                            agent=agent,
+                            interrupted=interrupted or self.after_interrupt,
+                        )
                     )
                     self.after_interrupt = False
                 else:
-                    yield self._event(msg, "text", text=redact(shorten(text, opts.text_chars)))
-            elif block.kind == "thinking":
-                yield self._event(
-                    msg, "thinking", text=redact(shorten(block.text, opts.thinking_chars))
-                )
-            elif block.kind == "image":
-                yield self._event(msg, "prompt" if msg.role == "user" else "text", text="[image]")
-            elif block.kind == "tool_use":
+                    text = redact(shorten(text, opts.text_chars))
+                    out.append(Event(self.n, "text", text, session=session, agent=agent))
+            elif kind == "thinking":
+                self.n += 1
+                text = redact(shorten(block.text, opts.thinking_chars))
+                out.append(Event(self.n, "thinking", text, session=session, agent=agent))
+            elif kind == "image":
+                self.n += 1
+                kind = "prompt" if role == "user" else "text"
+                out.append(Event(self.n, kind, "[image]", session=session, agent=agent))
+            elif kind == "tool_use":
                 self.next_call += 1
                 self.calls[block.tool_id] = (self.next_call, block.name)
                 change = edit_change(block.input) if block.name in _EDIT_TOOLS else ""
-                yield self._event(
-                    msg,
-                    "call",
-                    tool=block.name,
-                    call=self.next_call,
-                    params=_params(block.input, msg.cwd, opts.param_chars),
-                    change=redact(change),
+                params = _params(block.input, msg.cwd, opts.param_chars)
+                self.n += 1
+                out.append(
+                    Event(
+                        self.n,
+                        "call",
+                        session=session,
+                        agent=agent,
+                        tool=block.name,
+                        call=self.next_call,
+                        params=params,
+                        change=redact(change),
+                    )
                 )
-            elif block.kind == "tool_result":
-                number, name = self.calls.pop(block.tool_id, (0, "?"))
-                raw = _strip_cwd(block.text, msg.cwd)
-                errors: list[str] = []
-                if name in _FILE_READERS and not block.is_error:
-                    # The file is in the repository: its content adds tokens, not knowledge.
-                    text = f"[{raw.count(chr(10)) + 1:,} lines read]"
-                else:
-                    text, errors = result_excerpt(raw, opts, want_errors=block.is_error)
-                if block.images:
-                    text += f"\n[{block.images} image(s)]"
-                yield self._event(
-                    msg,
-                    "result",
-                    tool=name,
-                    call=number,
-                    is_error=block.is_error,
-                    text=redact(text),
-                    error_lines=[redact(e) for e in errors] if block.is_error else [],
-                )
+            elif kind == "tool_result":
+                out.append(self._result(block, msg.cwd, session, agent))
+        return out
+
+    def _result(self, block: Block, cwd: str, session: str, agent: str) -> Event:
+        number, name = self.calls.pop(block.tool_id, (0, "?"))
+        raw = _strip_cwd(block.text, cwd)
+        errors: list[str] = []
+        if name in _FILE_READERS and not block.is_error:
+            # The file is in the repository: its content adds tokens, not knowledge.
+            text = f"[{raw.count(chr(10)) + 1:,} lines read]"
+        else:
+            text, errors = result_excerpt(raw, self.opts, want_errors=block.is_error)
+        if block.images:
+            text += f"\n[{block.images} image(s)]"
+        self.n += 1
+        return Event(
+            self.n,
+            "result",
+            redact(text),
+            session=session,
+            agent=agent,
+            tool=name,
+            call=number,
+            is_error=block.is_error,
+            error_lines=[redact(e) for e in errors] if block.is_error else [],
+        )
+
+
+_LABELS = {
+    "text": "ASSISTANT",
+    "thinking": "THINKING",
+    "error": "ERROR",
+    "interrupt": "INTERRUPTED BY THE USER",
+    "compaction": "COMPACTION",
+    "summary": "SUMMARY",
+}
 
 
 def render_event(ev: Event) -> str:
     """One event as compact text: a tagged first line, continuation lines indented."""
-    if ev.kind == "call":
+    kind = ev.kind
+    if kind == "call":
         args = ", ".join(f"{k}={_inline(v)}" for k, v in ev.params.items())
         return f"[{ev.n}] CALL #{ev.call} {ev.tool}({args})\n"
-    if ev.kind == "result":
+    if kind == "result":
         tag = "RESULT ERROR" if ev.is_error else "RESULT"
         return f"[{ev.n}] {tag} #{ev.call} {ev.tool}:" + _block(ev.text)
-    label = {
-        "prompt": "USER (after interrupt)" if ev.interrupted else "USER",
-        "text": "ASSISTANT",
-        "thinking": "THINKING",
-        "error": "ERROR",
-        "interrupt": "INTERRUPTED BY THE USER",
-        "compaction": "COMPACTION",
-        "summary": "SUMMARY",
-    }[ev.kind]
+    if kind == "prompt":
+        label = "USER (after interrupt)" if ev.interrupted else "USER"
+    else:
+        label = _LABELS[kind]
     if not ev.text:
         return f"[{ev.n}] {label}\n"
     return f"[{ev.n}] {label}:" + _block(ev.text)
 
 
+_NEEDS_QUOTES = re.compile(r'[ ,()"\n=]')
+
+
 def _inline(value: str) -> str:
-    return orjson.dumps(value).decode() if any(c in value for c in ' ,()"\n=') else value
+    return orjson.dumps(value).decode() if _NEEDS_QUOTES.search(value) else value
 
 
 def _block(text: str) -> str:
-    lines = text.splitlines() or [""]
-    if len(lines) == 1:
-        return f" {lines[0]}\n"
-    return "\n" + "".join(f"  | {ln}\n" for ln in lines)
+    lines = text.splitlines()
+    if len(lines) <= 1:
+        return f" {lines[0]}\n" if lines else " \n"
+    return "\n  | " + "\n  | ".join(lines) + "\n"
 
 
 class _ChunkWriter:
+    """Digest chunks, each gathered in memory (one budget's worth) and written when it closes."""
+
     def __init__(self, out_dir: Path, budget_chars: int, title: str) -> None:
         self.out_dir, self.budget, self.title = out_dir, budget_chars, title
         self.paths: list[Path] = []
-        self.fh: IO[str] | None = None
+        self.parts: list[str] = []  # the open chunk
+        self.open = False
         self.size = 0
         self.total = 0
         self.context = ""  # the current section header, restated at the top of a new chunk
 
     def _open(self) -> None:
         self.close()
-        path = self.out_dir / f"digest-{len(self.paths) + 1:03d}.md"
-        self.paths.append(path)
-        self.fh = path.open("w", encoding="utf-8")
+        self.paths.append(self.out_dir / f"digest-{len(self.paths) + 1:03d}.md")
+        self.open = True
         self.size = 0
         self._write(f"# {self.title} — part {len(self.paths)}\n\n")
         if self.context:
             self._write(self.context)
 
     def _write(self, text: str) -> None:
-        assert self.fh is not None
-        self.fh.write(text)
+        self.parts.append(text)
         self.size += len(text)
         self.total += len(text)
 
     def section(self, header: str) -> None:
         self.context = header
-        if self.fh is None:
+        if not self.open:
             self._open()
         else:
             self._write("\n" + header)
 
     def add(self, text: str) -> None:
-        if self.fh is None or (
+        if not self.open or (
             self.size + len(text) > self.budget and self.size > len(self.context) + 80
         ):
             self._open()
         self._write(text)
 
     def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-            self.fh = None
+        if self.open:
+            with self.paths[-1].open("w", encoding="utf-8") as fh:
+                fh.write("".join(self.parts))
+            self.parts = []
+            self.open = False
 
 
 def _section_header(session: str, agent: str) -> str:
@@ -455,37 +560,46 @@ def build_digest(
     opts = opts or DigestOptions()
     files = list(files)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("digest-*.md"):
-        stale.unlink()
+    # Removed rather than overwritten: truncating a large file costs more than writing a new one.
+    for stale in [*out_dir.glob("digest-*.md"), out_dir / "events.jsonl"]:
+        stale.unlink(missing_ok=True)
     stats = ReadStats()
     builder = _EventBuilder(opts)
     writer = _ChunkWriter(out_dir, opts.token_budget * CHARS_PER_TOKEN, title)
     sessions: list[str] = []
-    counts = {"events": 0, "prompts": 0, "tool_errors": 0}
     section = ("", "")
-    with (out_dir / "events.jsonl").open("wb") as events_fh:
-        messages = read_sessions(((f.path, f.agent) for f in files), stats)
-        for msg in messages:
-            if msg.session_id and msg.session_id not in sessions:
+    encode_lines = _EVENT_ENCODER.encode_lines
+    seen_sessions: set[str] = set()
+    n_events = n_prompts = n_tool_errors = 0
+    with (out_dir / "events.jsonl").open("wb", buffering=_WRITE_BUFFER) as events_fh:
+        for msg in read_sessions(((f.path, f.agent) for f in files), stats):
+            if msg.session_id and msg.session_id not in seen_sessions:
+                seen_sessions.add(msg.session_id)
                 sessions.append(msg.session_id)
-            for ev in builder.events(msg):
-                if (ev.session, ev.agent) != section:
-                    section = (ev.session, ev.agent)
-                    writer.section(_section_header(*section))
+            events = builder.events(msg)
+            if not events:
+                continue
+            first = events[0]  # one message: one session, one agent
+            if (first.session, first.agent) != section:
+                section = (first.session, first.agent)
+                writer.section(_section_header(*section))
+            for ev in events:
                 writer.add(render_event(ev))
-                events_fh.write(orjson.dumps(_compact(ev)) + b"\n")
-                counts["events"] += 1
-                counts["prompts"] += ev.kind == "prompt"
-                counts["tool_errors"] += ev.kind == "result" and ev.is_error
+                if ev.kind == "prompt":
+                    n_prompts += 1
+                elif ev.is_error and ev.kind == "result":
+                    n_tool_errors += 1
+            events_fh.write(encode_lines(events))
+            n_events += len(events)
     writer.close()
     result = DigestResult(
         out_dir=out_dir,
         chunks=writer.paths,
         stats=stats,
-        events=counts["events"],
+        events=n_events,
         chars_out=writer.total,
-        prompts=counts["prompts"],
-        tool_errors=counts["tool_errors"],
+        prompts=n_prompts,
+        tool_errors=n_tool_errors,
         sessions=sessions,
     )
     manifest = {
@@ -503,21 +617,12 @@ def build_digest(
     return result
 
 
-_EVENT_FIELDS = tuple(f.name for f in fields(Event))
-
-
-def _compact(ev: Event) -> dict[str, Any]:
-    """An event as a dict without its empty fields (no deep copy: it is serialised at once)."""
-    out: dict[str, Any] = {}
-    for name in _EVENT_FIELDS:
-        value = getattr(ev, name)
-        if value or name in ("n", "kind"):
-            out[name] = value
-    return out
+_EVENT_ENCODER = msgspec.json.Encoder()
+_EVENT_DECODER = msgspec.json.Decoder(Event)
 
 
 def load_events(out_dir: Path) -> Iterator[Event]:
     """Read back the events a digest wrote."""
     with (out_dir / "events.jsonl").open("rb") as fh:
         for raw in fh:
-            yield Event(**orjson.loads(raw))
+            yield _EVENT_DECODER.decode(raw)
