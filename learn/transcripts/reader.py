@@ -146,22 +146,33 @@ class _Entry(msgspec.Struct, gc=False, rename="camel"):
 _DECODER = msgspec.json.Decoder(_Entry)
 
 
-def _decode_typed(raw: bytes) -> _Entry | None:
+def _decode_typed(line: bytes | memoryview, check_utf8: bool = True) -> _Entry | None:
     """The line as an :class:`_Entry`; None when the dict path must read it.
 
-    That is: not valid UTF-8 (orjson rejects it whole and the dict path repairs and counts it,
-    even when the bad bytes sit in a field skipped here), not JSON, or a shape the Structs do
-    not declare (a number where a string belongs, an odd block, ...).
+    That is: not valid UTF-8 (orjson rejects such a line whole, and the dict path repairs and
+    counts it, even when the bad bytes sit in a field skipped here), not one JSON object, a
+    shape the Structs do not declare (a number where a string belongs, an odd block, ...), or
+    a kept system line (rare, and in several shapes).
     """
     try:
-        if not raw.isascii():
-            raw.decode()
-        entry = _DECODER.decode(raw)
-    except (UnicodeDecodeError, msgspec.DecodeError, RecursionError):
+        if check_utf8 and not _is_utf8(line):
+            return None
+        entry = _DECODER.decode(line)
+    except (msgspec.DecodeError, RecursionError):
         return None
     if entry.type == "system" and entry.subtype in KEPT_SYSTEM_SUBTYPES:
         return None
     return entry
+
+
+def _is_utf8(data: bytes | memoryview) -> bool:
+    if isinstance(data, bytes) and data.isascii():
+        return True
+    try:
+        str(data, "utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _typed_blocks(content: str | list[str | _Block] | None) -> list[Block]:
@@ -481,14 +492,6 @@ def _runs(fh: BinaryIO) -> Iterator[tuple[bytes, int, int]]:
         yield line, 0, len(line)
 
 
-def _is_utf8(data: bytes | memoryview) -> bool:
-    try:
-        str(data, "utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def read_file(path: Path, stats: ReadStats, seen: set[str], agent: str = "") -> Iterator[Message]:
     """Stream the messages of one JSONL file. Never raises on content; OSError propagates.
 
@@ -499,7 +502,6 @@ def read_file(path: Path, stats: ReadStats, seen: set[str], agent: str = "") -> 
     """
     joiner = _Joiner()
     stats.files += 1
-    decode = _DECODER.decode
     lineno = n_bytes = n_lines = n_kept = n_noise = n_duplicates = 0  # into ``stats`` at the end
     try:
         with path.open("rb", buffering=0) as fh:
@@ -514,15 +516,8 @@ def read_file(path: Path, stats: ReadStats, seen: set[str], agent: str = "") -> 
                     lineno += 1
                     n_bytes += nl - pos
                     pos = nl
-                    try:
-                        typed: _Entry | None = (
-                            decode(line) if block_utf8 or _is_utf8(line) else None
-                        )
-                    except (msgspec.DecodeError, RecursionError):
-                        typed = None
-                    if typed is not None and not (
-                        typed.type == "system" and typed.subtype in KEPT_SYSTEM_SUBTYPES
-                    ):
+                    typed = _decode_typed(line, check_utf8=not block_utf8)
+                    if typed is not None:
                         n_lines += 1
                         uuid = typed.uuid
                         if uuid:
