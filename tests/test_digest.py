@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from learn import digest
 from learn.digest import DigestOptions, build_digest, clean_text, load_events, result_excerpt
 from learn.privacy.redact import redact
 from learn.transcripts.files import discover
@@ -229,3 +231,58 @@ def test_result_excerpt_keeps_head_tail_and_errors(lines: list[str], trailing: b
     ]
     for line in middle_errors[: opts.result_error_lines]:
         assert line in kept
+
+
+def _spans_by_pattern(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """The definition: lines in ``text[start:end]`` where an error pattern matches, in order."""
+    haystack, pattern = text.lower(), digest._ERROR_WORDS
+    if len(haystack) != len(text):
+        haystack, pattern = text, digest._ERROR_LINE
+    spans: list[tuple[int, int]] = []
+    pos = start
+    while len(spans) < limit and (match := pattern.search(haystack, pos, end)):
+        line_end = text.find("\n", match.end())
+        line_end = len(text) if line_end == -1 else line_end
+        spans.append((text.rfind("\n", 0, match.start()) + 1, line_end))
+        pos = line_end + 1
+    return spans
+
+
+_PIECES = [
+    *("error", "Error", "TypeError", "exit code ", "exit code 0", "Exit Code 3", "7", "FAIL"),
+    *("xfail", "fatal", "cannot", "can't", "not found", "no such", "refused", "✗", "İ", "ß"),
+    *("\n", "\n\n", "\r\n", " ", "ok", "a", "denied", "unable", "invalid", "traceback"),
+]
+
+
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), max_size=40),
+    cut=st.tuples(st.integers(0, 400), st.integers(0, 400)),
+    limit=st.integers(0, 9),
+)
+def test_error_lines_are_the_lines_the_error_pattern_matches(
+    pieces: list[str], cut: tuple[int, int], limit: int
+) -> None:
+    text = "".join(pieces)
+    start, end = sorted(min(c, len(text)) for c in cut)
+    assert digest._error_spans(text, start, end, limit) == _spans_by_pattern(
+        text, start, end, limit
+    )
+
+
+def test_integers_beyond_64_bits_in_a_tool_input_read_as_floats(tmp_path: Path) -> None:
+    call = orjson.dumps(
+        assistant({"type": "tool_use", "id": "t1", "name": "X", "input": {"n": 0}}, "a1", "m1")
+    ).replace(b'"n":0', b'"n":123456789012345678901234567890,"m":[-99999999999999999999]')
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(orjson.dumps(user("go", "u1")) + b"\n" + call + b"\n")
+    build_digest(discover([path]), tmp_path / "d")
+    (event,) = [e for e in load_events(tmp_path / "d") if e.kind == "call"]
+    assert event.params == {"n": "1.2345678901234568e+29", "m": "[-1e+20]"}  # as orjson reads them
+
+
+def test_events_file_leaves_out_empty_fields(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "s.jsonl", [user("hello", "u1")])
+    build_digest(discover([path]), tmp_path / "d")
+    line = (tmp_path / "d" / "events.jsonl").read_bytes()
+    assert line == b'{"n":1,"kind":"prompt","text":"hello","session":"s-1"}\n'

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from learn.errors import TranscriptError, UsageError
+from learn.transcripts import reader
 from learn.transcripts.files import discover, encode_project_dir, newest_local_session
 from learn.transcripts.reader import ReadStats, read_file, read_sessions
 from tests.support.transcripts import assistant, tool_result, user, write_jsonl
@@ -253,3 +254,136 @@ def test_reader_never_raises_on_odd_shapes(tmp_path: Path, entries: list[dict]) 
             entry["type"] = ["user", "assistant", "system", "summary"][len(str(entry["type"])) % 4]
     path = write_jsonl(tmp_path / "shapes.jsonl", entries)
     list(read_file(path, ReadStats(), set()))
+
+
+# --- the typed path and the dict path ---------------------------------------------------------
+
+_scalar = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=8)
+_text = st.text(max_size=8)
+
+
+def _mostly(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    """``strategy`` or null, now and then any scalar (an odd shape)."""
+    return st.integers(0, 19).flatmap(
+        lambda i: _scalar if i == 7 else st.none() if i == 8 else strategy
+    )
+
+
+_item = st.text(max_size=6) | st.fixed_dictionaries(
+    {},
+    optional={"type": _mostly(st.sampled_from(["text", "image"])), "text": _mostly(_text)},
+)
+_block = _mostly(
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["text", "thinking", "tool_use", "tool_result", "image", "x"])},
+        optional={
+            "text": _mostly(_text),
+            "thinking": _mostly(_text),
+            "signature": _text,
+            "name": _mostly(_text),
+            "input": _mostly(st.dictionaries(st.text(max_size=4), _scalar, max_size=3)),
+            "id": _mostly(_text),
+            "tool_use_id": _mostly(_text),
+            "is_error": _mostly(st.booleans()),
+            "content": _mostly(st.lists(_item, max_size=3) | _text),
+            "source": st.fixed_dictionaries({"data": _text}),
+        },
+    )
+)
+_body = _mostly(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "id": _mostly(_text),
+            "model": _mostly(st.sampled_from(["claude-x", "<synthetic>", ""])),
+            "content": _mostly(st.lists(_block, max_size=4) | _text),
+            "usage": _mostly(st.dictionaries(st.text(max_size=4), st.integers(0, 9), max_size=2)),
+            "role": _text,
+        },
+    )
+)
+_line = st.fixed_dictionaries(
+    {"type": _mostly(st.sampled_from(["user", "assistant", "summary", "system", "progress"]))},
+    optional={
+        "uuid": _mostly(_text),
+        "sessionId": _mostly(_text),
+        "timestamp": _mostly(_text),
+        "cwd": _mostly(_text),
+        "isSidechain": _mostly(st.booleans()),
+        "isMeta": _mostly(st.booleans()),
+        "isCompactSummary": _mostly(st.booleans()),
+        "isApiErrorMessage": _mostly(st.booleans()),
+        "message": _body,
+        "subtype": _mostly(st.sampled_from(["turn_duration", "compact_boundary", "api_error"])),
+        "summary": _mostly(_text),
+        "toolUseResult": st.dictionaries(st.text(max_size=4), _scalar, max_size=3) | _scalar,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(entry=_line, agent=st.sampled_from(["", "subagent agent-1"]))
+def test_typed_path_reads_what_the_dict_path_reads(entry: dict, agent: str) -> None:
+    """Whenever a line fits the Structs, the typed path builds exactly the dict path's message."""
+    line = orjson.dumps(entry)
+    typed = reader._decode_typed(line)
+    if typed is not None:
+        assert reader._typed_message(typed, agent) == reader._message(orjson.loads(line), agent)
+
+
+def test_common_lines_take_the_typed_path() -> None:
+    lines = [
+        user("hello", "u1"),
+        user([{"type": "text", "text": "listed"}, {"type": "image", "source": {}}], "u2"),
+        tool_result("t1", [{"type": "text", "text": "out"}], "u3", is_error=True),
+        assistant({"type": "tool_use", "id": "t1", "name": "Bash", "input": {"n": 1}}, "a", "m"),
+        assistant({"type": "thinking", "thinking": "", "signature": "x" * 40}, "a2", "m"),
+        {"type": "progress", "uuid": "p1", "data": {"type": "hook_progress", "big": [1] * 50}},
+        {"type": "summary", "summary": "Fixing the build", "leafUuid": "x"},
+        {"type": "system", "subtype": "turn_duration", "durationMs": 5},
+    ]
+    for entry in lines:
+        assert reader._decode_typed(orjson.dumps(entry)) is not None, entry
+    kept_system = {"type": "system", "subtype": "api_error", "error": {"status": 500}}
+    assert reader._decode_typed(orjson.dumps(kept_system)) is None  # read by the dict path
+
+
+def test_lines_the_dict_path_rejects_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(
+        b'{"type":"user","uuid":"u1","message":{"content":"a"}}{"type":"user","uuid":"u2"}\n'
+        b'{"type":"user","uuid":"u3","message":{"content":"\\ud800"}}\n'
+        b'{"type":"user","uuid":"u4","message":{"content":"kept"}}\n'
+    )
+    msgs, stats = read(path)
+    assert [m.uuid for m in msgs] == ["u4"] and stats.skipped == 2
+
+
+def test_invalid_utf8_in_a_field_not_read_is_still_repaired_and_counted(tmp_path: Path) -> None:
+    line = orjson.dumps(user("ok", "u1", toolUseResult={"stdout": "caf\u00e9"}))
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(line.replace("é".encode(), b"\xe9") + b"\n")
+    msgs, stats = read(path)
+    assert stats.repaired == 1 and msgs[0].blocks[0].text == "ok"
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1000])
+def test_block_boundaries_do_not_change_what_is_read(
+    tmp_path: Path, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_text = "x" * 300
+    path = write_jsonl(
+        tmp_path / "s.jsonl",
+        [user("first", "u1"), user(long_text, "u2"), user("caf\u00e9", "u3")],
+        raw_tail=b"\n   \n"
+        + orjson.dumps(user("crlf", "u4"))
+        + b"\r\n{not json}\n"
+        + b'{"type":"user","uuid":"u5","message":{"content":"trun',
+    )
+    expected = read(path)
+    monkeypatch.setattr(reader, "_BLOCK", block)
+    msgs, stats = read(path)
+    assert msgs == expected[0] and stats == expected[1]
+    assert [m.blocks[0].text for m in msgs] == ["first", long_text, "caf\u00e9", "crlf"]
+    assert stats.bytes_in == path.stat().st_size and stats.skipped == 2
+    assert [e.split(":")[1] for e in stats.skipped_examples] == ["7", "8"]
