@@ -2,9 +2,16 @@
 
     python -m bench.bench_digest [--sizes 1MB,10MB] [--repeat 3]
 
-Throughput: best-of-N wall time of ``build_digest`` over a session's files, and of the floor of
-any Python-level reader over the same files (``for line in open(f, 'rb'): orjson.loads(line)``),
-interleaved in one process so both see the same machine state.
+Throughput: best-of-N wall time, interleaved in one process over the same files so every stage
+sees the same machine state, of five stages, each as MB/s and as a ratio to the first:
+
+- ``bare orjson pass``: ``for line in open(f, 'rb'): orjson.loads(line)`` — the floor of any
+  Python-level reader, and what the target is defined against;
+- ``bare typed decode``: the same loop decoding each line into the reader's Structs (msgspec);
+- ``reader``: ``read_sessions`` alone (decode, normalise, join, deduplicate);
+- ``digest``: ``build_digest`` (+ events, redaction, rendering, writing) — the target row;
+- ``digest + extraction``: the digest, then lesson extraction over its events
+  (``learn.lessons``); skipped, with the reason printed, when that stage is not there.
 
 Reduction: raw bytes of all files / characters of the digest chunks (the same 4 characters per
 token on both sides). Retention, from the digest's ``events.jsonl`` (``load_events``), against
@@ -18,15 +25,18 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 
 from bench.common import CACHE, ROOT, inputs, timed, transcript_files
 from learn.digest import CHARS_PER_TOKEN, DigestResult, build_digest, load_events
 from learn.privacy.redact import redact
 from learn.transcripts.files import discover
+from learn.transcripts.reader import LINE_DECODER, read_sessions
 
 EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
 
@@ -40,31 +50,90 @@ def bare_pass(files: list[Path]) -> int:
     return n
 
 
+def typed_pass(files: list[Path]) -> int:
+    """:func:`bare_pass` with the reader's typed decoding instead of ``orjson.loads``."""
+    decode, n = LINE_DECODER.decode, 0
+    for f in files:
+        for line in open(f, "rb"):  # noqa: SIM115 - the same loop as bare_pass
+            try:  # noqa: SIM105 - free when nothing is raised; suppress() costs per line
+                decode(line)
+            except msgspec.DecodeError:  # a line of a shape the Structs do not declare
+                pass
+            n += 1
+    return n
+
+
+def reader_pass(main: Path) -> int:
+    return sum(1 for _ in read_sessions((f.path, f.agent) for f in discover([main])))
+
+
 def digest_once(main: Path, out: Path) -> DigestResult:
     return build_digest(discover([main]), out)
+
+
+def extraction() -> tuple[Callable[[Path], object] | None, str]:
+    """HOOK: lesson extraction over a digest's events, or None and why it is not measured.
+
+    ``learn.lessons`` (issue 12) is built concurrently; once it is on the branch this measures
+    ``extract(load_events(out))`` after each digest, with no change here.
+    """
+    try:
+        from learn.lessons.candidates import extract
+    except ImportError as exc:
+        return None, f"lesson extraction not measured: learn.lessons is not there ({exc})"
+    return lambda out: extract(load_events(out)), ""
 
 
 def throughput(main: Path, repeat: int, out: Path) -> dict[str, Any]:
     files = transcript_files(main)
     size = sum(f.stat().st_size for f in files)
+    extract, skipped = extraction()
+    result: DigestResult | None = None
+
+    def digest() -> None:
+        nonlocal result
+        result = digest_once(main, out)
+
+    def digest_and_extract() -> None:
+        assert extract is not None
+        digest_once(main, out)
+        extract(out)
+
+    runs: dict[str, Callable[[], object]] = {
+        "bare": lambda: bare_pass(files),
+        "typed": lambda: typed_pass(files),
+        "reader": lambda: reader_pass(main),
+        "digest": digest,
+    }
+    if extract is not None:
+        runs["digest_extraction"] = digest_and_extract
     bare_pass(files)  # warm the page cache and the imports
-    bare_times, digest_times = [], []
-    for _ in range(repeat):  # interleaved: bare, digest, bare, digest, ...
-        bare_times.append(timed(lambda: bare_pass(files))[0])
-        took, result = timed(lambda: digest_once(main, out))
-        digest_times.append(took)
-    bare, digest = min(bare_times), min(digest_times)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):  # interleaved: bare, typed, reader, digest, ..., bare, typed, ...
+        for name, run in runs.items():
+            times[name].append(timed(run)[0])
+    best = {name: min(t) for name, t in times.items()}
+    assert result is not None
+    stages = {
+        name: {
+            "best_s": best[name],
+            "runs_s": times[name],
+            "mb_s": size / 1e6 / best[name],
+            "ratio": best["bare"] / best[name],  # speed as a fraction of the bare orjson pass
+        }
+        for name in runs
+    }
     return {
         "bytes": size,
         "files": len(files),
         "repeat": repeat,
-        "bare_s": bare_times,
-        "digest_s": digest_times,
-        "bare_best_s": bare,
-        "digest_best_s": digest,
-        "ratio": bare / digest,  # digest speed as a fraction of the bare pass: >= 0.5 wanted
-        "digest_mb_s": size / 1e6 / digest,
-        "bare_mb_s": size / 1e6 / bare,
+        "stages": stages,
+        "extraction_skipped": skipped,
+        "bare_best_s": best["bare"],
+        "digest_best_s": best["digest"],
+        "ratio": stages["digest"]["ratio"],  # >= 0.5 wanted
+        "digest_mb_s": stages["digest"]["mb_s"],
+        "bare_mb_s": stages["bare"]["mb_s"],
         "summary": result.summary(),
         "chars_out": result.chars_out,
         "chunks": len(result.chunks),
@@ -146,11 +215,13 @@ def run(labels: list[str], repeat: int, cache: Path = CACHE) -> dict[str, Any]:
             data["throughput"][label] = tp
             data["reduction"][label] = reduction(tp["bytes"], tp["chars_out"])
             data["retention"][label] = retention(out, truth)
-            print(
-                f"  {label}: digest {tp['digest_best_s']:.2f}s ({tp['digest_mb_s']:.1f} MB/s), "
-                f"bare {tp['bare_best_s']:.3f}s -> {tp['ratio']:.3f}x; "
-                f"reduction {data['reduction'][label]['factor']:.1f}x"
+            stages = ", ".join(
+                f"{name} {st['mb_s']:.0f} MB/s ({st['ratio']:.2f}x)"
+                for name, st in tp["stages"].items()
             )
+            print(f"  {label}: {stages}; reduction {data['reduction'][label]['factor']:.1f}x")
+            if tp["extraction_skipped"]:
+                print(f"  {label}: {tp['extraction_skipped']}")
         data["reduction"]["examples"] = example_reduction(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

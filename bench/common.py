@@ -18,6 +18,14 @@ BENCH = ROOT / "bench"
 CACHE = ROOT / ".nox" / ".cache" / "bench"  # generated inputs live here, never in git
 RESULTS = BENCH / "results.json"
 LABELS = ("1MB", "10MB", "100MB")
+# The throughput stages (bench_digest.py), each timed over the same files in one run.
+STAGE_TITLES = {
+    "bare": "bare orjson pass",
+    "typed": "bare typed decode",
+    "reader": "reader alone",
+    "digest": "full digest",
+    "digest_extraction": "full digest + extraction",
+}
 
 
 T = TypeVar("T")

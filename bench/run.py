@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import CACHE, LABELS, RESULTS, ROOT, inputs
+from bench.common import CACHE, LABELS, RESULTS, ROOT, STAGE_TITLES, inputs
 from learn.engines.claude import FIRST_REQUEST_TOKENS
 
 SECTIONS = ("throughput", "memory", "github", "startup", "tokens", "learning")
@@ -82,6 +82,17 @@ def rows_for(res: dict[str, Any]) -> list[Row]:
                 check(t["ratio"] >= TARGET_RATIO),
             )
         )
+        for name, st in t.get("stages", {}).items():  # the same run, the same files
+            rows.append(
+                (
+                    f"  {STAGE_TITLES[name]}, {label}",
+                    f"{st['ratio']:.3f}x ({st['mb_s']:.1f} MB/s)",
+                    "-",
+                    "info",
+                )
+            )
+        if t.get("extraction_skipped"):
+            rows.append((f"  full digest + extraction, {label}", "skipped", "-", "info"))
     mem = res.get("memory", {})
     if "baseline" in mem:
         rows.append(
