@@ -432,12 +432,14 @@ class _EventBuilder:
 
     def _result(self, block: Block, cwd: str, session: str, agent: str) -> Event:
         number, name = self.calls.pop(block.tool_id, (0, "?"))
-        raw = _strip_cwd(block.text, cwd)
         errors: list[str] = []
         if name in _FILE_READERS and not block.is_error:
-            # The file is in the repository: its content adds tokens, not knowledge.
+            # The file is in the repository: its content adds tokens, not knowledge. (Its lines
+            # are counted as the cwd stripped would leave them: the same unless cwd has one.)
+            raw = _strip_cwd(block.text, cwd) if "\n" in cwd else block.text
             text = f"[{raw.count(chr(10)) + 1:,} lines read]"
         else:
+            raw = _strip_cwd(block.text, cwd)
             text, errors = result_excerpt(raw, self.opts, want_errors=block.is_error)
         if block.images:
             text += f"\n[{block.images} image(s)]"
