@@ -387,3 +387,15 @@ def test_block_boundaries_do_not_change_what_is_read(
     assert [m.blocks[0].text for m in msgs] == ["first", long_text, "caf\u00e9", "crlf"]
     assert stats.bytes_in == path.stat().st_size and stats.skipped == 2
     assert [e.split(":")[1] for e in stats.skipped_examples] == ["7", "8"]
+
+
+def test_a_number_out_of_range_in_a_field_not_read_no_longer_loses_the_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(
+        orjson.dumps(user("kept", "u1")).replace(b'"uuid"', b'"toolUseResult":{"x":1e400},"uuid"')
+        + b"\n"
+    )
+    msgs, stats = read(path)
+    assert [m.blocks[0].text for m in msgs] == ["kept"] and stats.skipped == 0

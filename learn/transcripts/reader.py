@@ -7,6 +7,15 @@ lines one API response is written as (they share ``message.id``).
 
 It yields :class:`Message` objects: one per user line, one per assistant API response, one per
 meaningful system or summary line.
+
+Speed: each line is decoded by msgspec into Structs that declare only the fields read here, so
+the large fields nobody reads (``toolUseResult``, snapshots, progress data, signatures, image
+data) are skipped rather than built into dicts. A line that does not fit them takes the dict
+path (orjson), which reads any JSON object by the same rules — so the typed path changes speed,
+not what is read. Two differences, both at the edge of JSON: a number beyond the range of a
+double in a field not read no longer makes the whole line unreadable, and an integer beyond 64
+bits stays an ``int`` in ``Block.input`` and ``Message.usage`` (orjson made it a float; the
+digest renders it as before).
 """
 
 from __future__ import annotations
@@ -458,7 +467,10 @@ class _Joiner:
 
 
 def _only_results(msg: Message) -> bool:
-    return bool(msg.blocks) and all(b.kind == "tool_result" for b in msg.blocks)
+    for block in msg.blocks:  # a loop, not all(<generator>): this runs for every user line
+        if block.kind != "tool_result":
+            return False
+    return bool(msg.blocks)
 
 
 _BLOCK = 1 << 18  # bytes read at a time: lines are decoded from the block in place
