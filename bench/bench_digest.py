@@ -11,7 +11,7 @@ sees the same machine state, of five stages, each as MB/s and as a ratio to the 
 - ``reader``: ``read_sessions`` alone (decode, normalise, join, deduplicate);
 - ``digest``: ``build_digest`` (+ events, redaction, rendering, writing) — the target row;
 - ``digest + extraction``: the digest, then lesson extraction over its events
-  (``learn.lessons``); skipped, with the reason printed, when that stage is not there.
+  (``learn.lessons``), as the offline engine runs them.
 
 Reduction: raw bytes of all files / characters of the digest chunks (the same 4 characters per
 token on both sides). Retention, from the digest's ``events.jsonl`` (``load_events``), against
@@ -34,6 +34,7 @@ import orjson
 
 from bench.common import CACHE, ROOT, inputs, timed, transcript_files
 from learn.digest import CHARS_PER_TOKEN, DigestResult, build_digest, load_events
+from learn.lessons.candidates import extract
 from learn.privacy.redact import redact
 from learn.transcripts.files import discover
 from learn.transcripts.reader import LINE_DECODER, read_sessions
@@ -71,42 +72,28 @@ def digest_once(main: Path, out: Path) -> DigestResult:
     return build_digest(discover([main]), out)
 
 
-def extraction() -> tuple[Callable[[Path], object] | None, str]:
-    """HOOK: lesson extraction over a digest's events, or None and why it is not measured.
-
-    ``learn.lessons`` (issue 12) is built concurrently; once it is on the branch this measures
-    ``extract(load_events(out))`` after each digest, with no change here.
-    """
-    try:
-        from learn.lessons.candidates import extract
-    except ImportError as exc:
-        return None, f"lesson extraction not measured: learn.lessons is not there ({exc})"
-    return lambda out: extract(load_events(out)), ""
+def digest_and_extract(main: Path, out: Path) -> int:
+    """The digest, then lesson extraction over its events (what the offline engine runs)."""
+    digest_once(main, out)
+    return len(extract(load_events(out)))
 
 
 def throughput(main: Path, repeat: int, out: Path) -> dict[str, Any]:
     files = transcript_files(main)
     size = sum(f.stat().st_size for f in files)
-    extract, skipped = extraction()
     result: DigestResult | None = None
 
     def digest() -> None:
         nonlocal result
         result = digest_once(main, out)
 
-    def digest_and_extract() -> None:
-        assert extract is not None
-        digest_once(main, out)
-        extract(out)
-
     runs: dict[str, Callable[[], object]] = {
         "bare": lambda: bare_pass(files),
         "typed": lambda: typed_pass(files),
         "reader": lambda: reader_pass(main),
         "digest": digest,
+        "digest_extraction": lambda: digest_and_extract(main, out),
     }
-    if extract is not None:
-        runs["digest_extraction"] = digest_and_extract
     bare_pass(files)  # warm the page cache and the imports
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):  # interleaved: bare, typed, reader, digest, ..., bare, typed, ...
@@ -128,7 +115,6 @@ def throughput(main: Path, repeat: int, out: Path) -> dict[str, Any]:
         "files": len(files),
         "repeat": repeat,
         "stages": stages,
-        "extraction_skipped": skipped,
         "bare_best_s": best["bare"],
         "digest_best_s": best["digest"],
         "ratio": stages["digest"]["ratio"],  # >= 0.5 wanted
@@ -220,8 +206,6 @@ def run(labels: list[str], repeat: int, cache: Path = CACHE) -> dict[str, Any]:
                 for name, st in tp["stages"].items()
             )
             print(f"  {label}: {stages}; reduction {data['reduction'][label]['factor']:.1f}x")
-            if tp["extraction_skipped"]:
-                print(f"  {label}: {tp['extraction_skipped']}")
         data["reduction"]["examples"] = example_reduction(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

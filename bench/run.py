@@ -91,8 +91,6 @@ def rows_for(res: dict[str, Any]) -> list[Row]:
                     "info",
                 )
             )
-        if t.get("extraction_skipped"):
-            rows.append((f"  full digest + extraction, {label}", "skipped", "-", "info"))
     mem = res.get("memory", {})
     if "baseline" in mem:
         rows.append(
