@@ -6,9 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.processes import Done, make_invoke
 from tests.support.repos import Repo, make_repo
+
+# Property tests judge behaviour, not speed: a loaded CI machine must not fail them on timing.
+settings.register_profile(
+    "learn-async", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("learn-async")
 
 
 @pytest.fixture
