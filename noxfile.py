@@ -41,12 +41,18 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
-    adopter = Path(session.create_tmp()) / "adopter" / ".github" / "workflows"
-    adopter.mkdir(parents=True, exist_ok=True)
-    session.run("python", "-m", "learn.ci.workflow", "adopter", str(adopter / "learn-async.yml"))
-    for folder in (".github/workflows", str(adopter)):
-        session.run("zizmor", "--offline", folder)
-        session.run("actionlint", *sorted(str(p) for p in Path(folder).glob("*.yml")))
+    # This repository (its workflows and the composite action), then fresh adopter copies as
+    # `learn-async init` writes them, with and without the on-land trigger.
+    session.run("zizmor", "--offline", ".")
+    session.run("actionlint", *sorted(str(p) for p in Path(".github/workflows").glob("*.yml")))
+    for variant in ("dispatch", "on-land"):
+        adopter = Path(session.create_tmp()) / f"adopter-{variant}"
+        folder = adopter / ".github" / "workflows"
+        folder.mkdir(parents=True, exist_ok=True)
+        written = folder / "learn-async.yml"
+        session.run("python", "-m", "learn.ci.workflow", "adopter", str(written), variant)
+        session.run("zizmor", "--offline", str(adopter))
+        session.run("actionlint", str(written))
 
 
 @nox.session(python=PYTHON, default=False)
