@@ -1342,7 +1342,7 @@ class _Job:
                     "outcome": inner.outcome,
                     "conclusion": inner.conclusion,
                 }
-            if self.cancel_after in (sid, inner.name) and not self.cancelled:
+            if self.cancel_after is not None and self.cancel_after in (sid, inner.name):
                 self._cancel()
             if self.cancelled:
                 status = "cancelled"
