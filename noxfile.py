@@ -1,7 +1,8 @@
 """Sessions for developing and running learn-async.
 
 ``nox -s demo`` runs the main job on a bundled example; ``nox -s test`` runs the tests;
-``nox -s learn -- <task> ...`` runs the invoke tasks exactly as the CI workflow does;
+``nox -s learn -- <task> ...`` runs the tasks in an isolated venv (the CI action runs the same
+tasks through the ``learn-async`` console script);
 ``nox -s bench`` runs the benchmarks (not part of the default sessions).
 """
 
@@ -64,9 +65,10 @@ def workflow(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def learn(session: nox.Session) -> None:
-    """Run invoke tasks in an isolated venv: ``nox -s learn -- learn --session PATH``.
+    """Run the tasks in an isolated venv: ``nox -s learn -- learn --session PATH``.
 
-    The CI workflow calls exactly this, so a local run and a CI run are the same code.
+    The CI action runs the same tasks (``learn-async <task>``), so a local run and a CI run are
+    the same code.
     """
     install_project(session)
     session.run("invoke", *(session.posargs or ["--list"]))

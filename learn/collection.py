@@ -1,7 +1,8 @@
 """The invoke task collection: thin wrappers over :mod:`learn.steps`.
 
 The same collection serves ``invoke`` in this repository (``tasks.py`` imports it), the
-``learn-async`` console script, and the workflow's ``nox -s learn -- <task>`` steps.
+``learn-async`` console script, and the steps of the composite action
+(``.github/actions/learn-async``).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from learn.errors import UsageError
 __all__ = ["WORKFLOW_PATH", "Existing", "init", "read_existing", "render", "render_self"]
 
 WORKFLOW_PATH = Path(".github/workflows/learn-async.yml")
-OLD_LOCK_DIR = Path(".github/learn-async")  # where init copied the Claude Code lockfile before 0.2
+OLD_LOCK_DIR = Path(".github/learn-async")  # where an older init copied the Claude Code lockfile
 LOCAL_ACTION = f"./{ACTION_PATH}"
 ON_LAND = "#@on-land"
 INIT_MARK = "learn-async init"
