@@ -1,8 +1,8 @@
 """Run one job of a GitHub Actions workflow on this machine, step by step - for tests.
 
 A small, honest local runner, **not** an Actions emulator: no containers, services, matrices,
-``needs``, composite/JavaScript/Docker actions or ``hashFiles``. What it does do, it does the
-way the Actions runner (``actions/runner``) does::
+``needs``, JavaScript/Docker actions or ``hashFiles``. What it does do, it does the way the
+Actions runner (``actions/runner``) does::
 
     result = run_job(
         WORKFLOW, "learn",
@@ -28,6 +28,13 @@ way the Actions runner (``actions/runner``) does::
 * **uses:** steps call a local replacement looked up by the action name before ``@`` (``uses=
   {"actions/checkout": fn}``) with a :class:`StepContext`; a missing one raises
   :class:`WorkflowError` "no local replacement for uses: X" when the step would run.
+* **Composite actions**: ``uses: ./path`` (from the workspace) and ``uses: owner/repo/path@sha``
+  with ``actions={"owner/repo": local_clone}`` (extracted at that commit under
+  ``RUNNER_TEMP/_actions``) run their steps: declared inputs with defaults (unknown ``with:``
+  keys refused), ``shell:`` required, no ``secrets`` context, ``GITHUB_ACTION_PATH``, the
+  action's own ``steps`` context and status functions; outputs, summaries and logs go to the
+  calling step, whose :attr:`StepResult.steps` holds the action's steps. ``cancel_after`` may
+  name one of them.
 * **Expressions** (``${{ }}``) in workflow/job/step ``env``, ``with``, ``if``, ``name``,
   ``working-directory``, ``continue-on-error``, ``timeout-minutes``, job ``outputs`` and
   ``run-name`` (see :func:`render_run_name`), evaluated by GitHub's own
