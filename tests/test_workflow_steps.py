@@ -321,3 +321,18 @@ def test_own_workflow_already_learned_is_skipped_and_green(own: Scenario) -> Non
     assert "already learned" in result.summary
     assert own.header(PLAN)["learn_status"] == "completed_no_changes"
     assert not own.gh.writes() and not own.repo.open_pulls()
+
+
+def test_own_workflow_without_a_claude_secret_fails_with_a_titled_annotation(own: Scenario) -> None:
+    result = own.run(OWN_WORKFLOW, inputs={"issue_number": PLAN, "engine": "claude"})
+    assert result.conclusion == "failure"
+    action = result.step("learn")
+    assert action.step("Check credentials").outcome == "failure"
+    assert action.step("Install Claude Code (pinned by its lockfile)").outcome == "skipped"
+    errors = {
+        a.properties.get("title"): a.message for a in result.annotations if a.level == "error"
+    }
+    assert "anthropic-api-key" in errors["learn-async: missing Claude secret"]
+    assert "learn failed" in errors["learn-async failed"]  # mark-failed's
+    assert action.step("mark-failed").outcome == "success"
+    assert own.header(PLAN)["learn_status"] == "failed"
