@@ -73,6 +73,7 @@ def test_listings_say_how_many_were_left_out() -> None:
 
 
 def test_caps_reach_the_cli(tmp_path: Path) -> None:
+    (tmp_path / "events.jsonl").write_text("")  # an empty digest
     job = EngineJob(tmp_path, tmp_path, tmp_path, [], 7, "t", "2026-01-01")
     plain = command(job, load(tmp_path, {}, env={}))
     assert "--max-turns" not in plain and "--max-budget-usd" not in plain
