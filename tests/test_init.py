@@ -128,6 +128,7 @@ def test_pin_comes_from_the_checkout_it_runs_from(tmp_path: Path) -> None:
     pin = source._from_checkout(clone)
     assert pin is not None and pin.repo == "acme/learn-async"
     assert pin.sha == git(clone, "rev-parse", "HEAD").strip() and pin.checkout == clone
+    assert pin.found_in.endswith("push that commit to GitHub before the workflow runs")
 
 
 def test_pin_comes_from_pep_610_metadata(monkeypatch: pytest.MonkeyPatch) -> None:

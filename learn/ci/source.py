@@ -107,7 +107,13 @@ def _from_checkout(folder: Path) -> Pin | None:
     repo = _github_repo(origin)
     if not SHA_RE.fullmatch(sha) or not repo:
         return None
-    return Pin(repo, sha, found_in=f"the git checkout {folder}", checkout=folder)
+    notes = []
+    if git("status", "--porcelain", "--untracked-files=no"):
+        notes.append("its uncommitted changes are not in the pinned commit")
+    if not git("branch", "--remotes", "--contains", sha):
+        notes.append("push that commit to GitHub before the workflow runs")
+    where = f"the git checkout {folder}" + "".join(f"; {n}" for n in notes)
+    return Pin(repo, sha, found_in=where, checkout=folder)
 
 
 def _github_repo(url: str) -> str:
