@@ -1,7 +1,8 @@
 """Sessions for developing and running learn-async.
 
 ``nox -s demo`` runs the main job on a bundled example; ``nox -s test`` runs the tests;
-``nox -s learn -- <task> ...`` runs the invoke tasks exactly as the CI workflow does;
+``nox -s learn -- <task> ...`` runs the tasks in an isolated venv (the CI action runs the same
+tasks through the ``learn-async`` console script);
 ``nox -s bench`` runs the benchmarks (not part of the default sessions).
 """
 
@@ -41,12 +42,18 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
-    adopter = Path(session.create_tmp()) / "adopter" / ".github" / "workflows"
-    adopter.mkdir(parents=True, exist_ok=True)
-    session.run("python", "-m", "learn.ci.workflow", "adopter", str(adopter / "learn-async.yml"))
-    for folder in (".github/workflows", str(adopter)):
-        session.run("zizmor", "--offline", folder)
-        session.run("actionlint", *sorted(str(p) for p in Path(folder).glob("*.yml")))
+    # This repository (its workflows and the composite action), then fresh adopter copies as
+    # `learn-async init` writes them, with and without the on-land trigger.
+    session.run("zizmor", "--offline", ".")
+    session.run("actionlint", *sorted(str(p) for p in Path(".github/workflows").glob("*.yml")))
+    for variant in ("dispatch", "on-land"):
+        adopter = Path(session.create_tmp()) / f"adopter-{variant}"
+        folder = adopter / ".github" / "workflows"
+        folder.mkdir(parents=True, exist_ok=True)
+        written = folder / "learn-async.yml"
+        session.run("python", "-m", "learn.ci.workflow", "adopter", str(written), variant)
+        session.run("zizmor", "--offline", str(adopter))
+        session.run("actionlint", str(written))
 
 
 @nox.session(python=PYTHON, default=False)
@@ -58,9 +65,10 @@ def workflow(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def learn(session: nox.Session) -> None:
-    """Run invoke tasks in an isolated venv: ``nox -s learn -- learn --session PATH``.
+    """Run the tasks in an isolated venv: ``nox -s learn -- learn --session PATH``.
 
-    The CI workflow calls exactly this, so a local run and a CI run are the same code.
+    The CI action runs the same tasks (``learn-async <task>``), so a local run and a CI run are
+    the same code.
     """
     install_project(session)
     session.run("invoke", *(session.posargs or ["--list"]))

@@ -1,11 +1,14 @@
 """The invoke task collection: thin wrappers over :mod:`learn.steps`.
 
 The same collection serves ``invoke`` in this repository (``tasks.py`` imports it), the
-``learn-async`` console script, and the workflow's ``nox -s learn -- <task>`` steps.
+``learn-async`` console script, and the steps of the composite action
+(``.github/actions/learn-async``).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,11 +17,12 @@ from typing import Any
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import task
+from invoke.tasks import Task, task
 
 from learn import plan_header as plan
 from learn import settings, steps
-from learn.ci import workflow
+from learn.ci import actions, land, workflow
+from learn.ci import source as pins
 from learn.ci.dispatch import Request
 from learn.ci.dispatch import dispatch as run_dispatch
 from learn.console import Output
@@ -26,6 +30,7 @@ from learn.digest import DigestOptions, build_digest
 from learn.errors import LearnError, UsageError
 from learn.gateways.git import Git
 from learn.gateways.github import GitHub, GitHubSettings
+from learn.steps import messages
 from learn.transcripts.files import discover, newest_local_session
 
 # Options of the tasks that are not settings; the settings' help comes from learn.settings.
@@ -39,12 +44,42 @@ HELP = {
     "dry-run": "show the diff; commit nothing and leave branch and tree as they are",
     "reason": "why the run failed, recorded as learn_error on the plan",
     "out": "folder for the digest (default: .learn/digest)",
-    "spec": "pip requirement the workflow installs (default: this exact version)",
     "wait": "follow the run to completion and report the PR or comment it produced",
     "ref": "branch to run the workflow on (default: the repository's default branch)",
+    "event": "the GitHub event JSON to read the merged pull request from "
+    "(default: $GITHUB_EVENT_PATH)",
     **settings.cli_help(),
 }
 LATEST = "latest"
+INIT_HELP = {
+    "repo": "the repository to write the workflow into (default: the current directory's)",
+    "on-land": "also start learning when a pull request that implements a plan is merged",
+    "source": "OWNER/REPO of learn-async on GitHub the workflow pins "
+    "(default: where this learn-async was installed from)",
+    "ref": "the 40-hex commit of learn-async the workflow pins (default: the installed commit)",
+    "force": "replace a workflow init did not write, or pin an older learn-async than it has",
+}
+# One short flag per option name, the same in every task; the other options are long only
+# (``-d`` for both --dry-run and --dangerously-skip-permissions was a trap).
+SHORT = {"issue": "i", "session": "s", "repo": "r", "force": "f", "engine": "e", "model": "m"}
+
+
+class LearnTask(Task):
+    """A task whose short flags come from :data:`SHORT` (never guessed from the name)."""
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts: dict[str, Any] = super().arg_opts(name, default, taken_names)
+        short = SHORT.get(name)
+        if short and short not in taken_names:
+            opts["names"].append(short)
+        return opts
+
+
+def learn_task(*args: Any, **kwargs: Any) -> Any:
+    """``@task`` with learn-async's short flags."""
+    return task(*args, klass=LearnTask, auto_shortflags=False, **kwargs)
+
+
 TARGET = ("issue", "session", "repo", "run-id")
 
 
@@ -63,7 +98,7 @@ def _errors(out: Output) -> Iterator[None]:
     try:
         yield
     except LearnError as exc:
-        out.error(str(exc))
+        out.error(str(exc), title=exc.title)
         raise Exit(code=exc.exit_code) from None
 
 
@@ -94,7 +129,7 @@ def _step(
             raise
 
 
-@task(iterable=["session"], help=_help(*TARGET, "force", "trunk"))
+@learn_task(iterable=["session"], help=_help(*TARGET, "force", "trunk"))
 def checkout_branch(
     c: Context,
     issue: str = "",
@@ -109,10 +144,19 @@ def checkout_branch(
     _step(steps.checkout_branch, where, {"trunk": trunk or None})
 
 
-ENGINE = ("engine", "model", "token-budget", "timeout", "dangerously-skip-permissions")
+ENGINE = (
+    "engine",
+    "model",
+    "token-budget",
+    "timeout",
+    "max-turns",
+    "max-cost-usd",
+    "prompt-file",
+    "dangerously-skip-permissions",
+)
 
 
-@task(iterable=["session"], help=_help(*TARGET, *ENGINE))
+@learn_task(iterable=["session"], help=_help(*TARGET, *ENGINE))
 def run_learn(
     c: Context,
     issue: str = "",
@@ -123,6 +167,9 @@ def run_learn(
     model: str = "",
     token_budget: int = 0,
     timeout: int = 0,
+    max_turns: int = -1,
+    max_cost_usd: float = -1.0,
+    prompt_file: str = "",
     dangerously_skip_permissions: bool = False,
 ) -> None:
     """Download and digest the session(s), run the learn engine, validate what it wrote."""
@@ -132,12 +179,15 @@ def run_learn(
         "model": model or None,
         "token_budget": token_budget or None,
         "timeout": timeout or None,
+        "max_turns": max_turns if max_turns != -1 else None,  # 0 is a value: no cap
+        "max_cost_usd": max_cost_usd if max_cost_usd != -1.0 else None,
+        "prompt_file": prompt_file or None,
         "skip_permissions": dangerously_skip_permissions or None,
     }
     _step(steps.run_learn, where, cli)
 
 
-@task(iterable=["session"], help=_help(*TARGET, "dry-run", "push"))
+@learn_task(iterable=["session"], help=_help(*TARGET, "dry-run", "push"))
 def publish(
     c: Context,
     issue: str = "",
@@ -152,7 +202,7 @@ def publish(
     _step(steps.publish, where, {"push": push or None}, dry_run=dry_run)
 
 
-@task(iterable=["session"], help=_help(*TARGET, "force", *ENGINE, "trunk", "dry-run", "push"))
+@learn_task(iterable=["session"], help=_help(*TARGET, "force", *ENGINE, "trunk", "dry-run", "push"))
 def learn(
     c: Context,
     issue: str = "",
@@ -164,6 +214,9 @@ def learn(
     model: str = "",
     token_budget: int = 0,
     timeout: int = 0,
+    max_turns: int = -1,
+    max_cost_usd: float = -1.0,
+    prompt_file: str = "",
     dangerously_skip_permissions: bool = False,
     trunk: str = "",
     dry_run: bool = False,
@@ -178,13 +231,16 @@ def learn(
         model=model,
         token_budget=token_budget,
         timeout=timeout,
+        max_turns=max_turns,
+        max_cost_usd=max_cost_usd,
+        prompt_file=prompt_file,
         dangerously_skip_permissions=dangerously_skip_permissions,
         **where,
     )
     publish(c, dry_run=dry_run, push=push, **where)
 
 
-@task(iterable=["session"], help=_help(*TARGET, "reason"))
+@learn_task(iterable=["session"], help=_help(*TARGET, "reason"))
 def mark_failed(
     c: Context,
     issue: str = "",
@@ -198,7 +254,7 @@ def mark_failed(
     _step(steps.mark_failed, where, reason=reason)
 
 
-@task(
+@learn_task(
     positional=["path"],
     help={**_help("out", "token-budget"), "path": "transcript file or folder; several: a,b,c"},
 )
@@ -216,24 +272,67 @@ def digest(c: Context, path: str, out: str = ".learn/digest", token_budget: int 
             output.info(f"  {chunk}")
 
 
-@task(help=_help("repo", "spec", "force"))
-def init(c: Context, repo: str = ".", spec: str = "", force: bool = False) -> None:
-    """Install the learn-async workflow (and the .learn/ ignore entry) into a repository."""
+@learn_task(help=INIT_HELP)
+def init(
+    c: Context,
+    repo: str = ".",
+    on_land: bool = False,
+    source: str = "",
+    ref: str = "",
+    force: bool = False,
+) -> None:
+    """Write .github/workflows/learn-async.yml: the learn-async action, pinned by commit SHA."""
     out = Output()
     with _errors(out):
         root = Git.open(Path(repo).resolve()).repo
-        changed = workflow.init(root, spec or None, force=force)
-        for path in changed:
-            out.ok(f"wrote {path.relative_to(root)}")
-        if not changed:
-            out.ok("already up to date")
+        pin = pins.resolve(source, ref)
+        out.info(f"learn-async v{pin.version} at {pin.repo}@{pin.sha} (from {pin.found_in})")
+        changes = workflow.init(root, pin, on_land=on_land, force=force)
+        for change in changes:
+            out.ok(change)
+        if not changes:
+            out.ok(f"{workflow.WORKFLOW_PATH} is already up to date")
         out.info(
-            "next: commit these files, add the ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN) "
-            "secret, and enable 'Allow GitHub Actions to create and approve pull requests'"
+            "next: commit the workflow; add the ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN) "
+            "secret; enable 'Allow GitHub Actions to create and approve pull requests' or add a "
+            "LEARN_ASYNC_PAT secret"
         )
 
 
-@task(help=_help("issue", "repo", "ref", "model", "engine", "wait"))
+@learn_task(help=_help("issue", "repo", "event"))
+def find_plan(c: Context, issue: str = "", repo: str = ".", event: str = "") -> None:
+    """Name the plan to learn: --issue, else the plan a merged pull request (the event) implements.
+
+    Writes the step output ``issue`` (empty when there is none: not an error).
+    """
+    out = Output()
+    with _errors(out):
+        if issue:
+            number = plan.parse_issue_number(issue)
+            actions.write_outputs({"issue": number})
+            out.ok(f"plan #{number}")
+            return
+        path = event or os.environ.get("GITHUB_EVENT_PATH", "")
+        if not path:
+            raise UsageError("which plan?", fix="pass --issue N (or --event EVENT.json)")
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read the event {path}: {exc}") from None
+        git = Git.open(Path(repo).resolve())
+        resolved = settings.load(git.repo, {})
+        gh = GitHub(GitHubSettings.from_env(git.remote_url(), resolved))
+        found = land.find_plan(data, gh.settings.repo, gh)
+        actions.write_outputs({"issue": found.issue or ""})
+        if found.issue is None:
+            actions.write_outputs({"operation": "skipped"})
+            actions.write_summary(messages.no_plan_summary(found.why))
+            out.ok(f"nothing to learn: {found.why}")
+        else:
+            out.ok(found.why)
+
+
+@learn_task(help=_help("issue", "repo", "ref", "model", "engine", "wait"))
 def dispatch(
     c: Context,
     issue: str = "",
@@ -263,4 +362,6 @@ def dispatch(
         run_dispatch(gh, request, out)
 
 
-ns = Collection(checkout_branch, run_learn, publish, learn, mark_failed, digest, init, dispatch)
+ns = Collection(
+    learn, checkout_branch, run_learn, publish, mark_failed, find_plan, digest, init, dispatch
+)

@@ -33,15 +33,18 @@ class Output:
     def ok(self, message: str) -> None:
         self._styled("✓ ", "green", message)
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str, title: str = "learn-async") -> None:
         if self.actions:
-            print(f"::warning::{_escape(message)}", file=self.stream, flush=True)
+            print(
+                f"::warning title={_prop(title)}::{_escape(message)}", file=self.stream, flush=True
+            )
         else:
             self._styled("! ", "yellow", message, self.err_console)
 
-    def error(self, message: str) -> None:
+    def error(self, message: str, title: str = "learn-async") -> None:
+        """A problem; in Actions an ``::error`` annotation with a title (shown in the run's list)."""
         if self.actions:
-            print(f"::error::{_escape(message)}", file=self.stream, flush=True)
+            print(f"::error title={_prop(title)}::{_escape(message)}", file=self.stream, flush=True)
         else:
             self._styled("✗ ", "red", message, self.err_console)
 
@@ -66,3 +69,8 @@ class Output:
 def _escape(message: str) -> str:
     """Workflow-command data escaping (%, CR, LF)."""
     return message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(value: str) -> str:
+    """Workflow-command property escaping (also ``:`` and ``,``)."""
+    return _escape(value).replace(":", "%3A").replace(",", "%2C")

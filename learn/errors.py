@@ -12,6 +12,7 @@ class LearnError(Exception):
     """An expected failure: exit 1 with a one-line reason."""
 
     exit_code = 1
+    title = "learn-async failed"  # the title of its ::error annotation in GitHub Actions
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
         super().__init__(message)
@@ -26,22 +27,31 @@ class UsageError(LearnError):
     """Bad usage or bad input from the person or workflow calling us: exit 2."""
 
     exit_code = 2
+    title = "learn-async: bad usage or input"
 
 
 class TranscriptError(LearnError):
     """No usable transcript: missing, empty, not JSONL."""
 
+    title = "learn-async: no usable session transcript"
+
 
 class GitError(LearnError):
     """A git command failed (push rejected, no repository, dirty tree...)."""
+
+    title = "learn-async: git failed"
 
 
 class EngineError(LearnError):
     """The learn engine failed, timed out, or was refused."""
 
+    title = "learn-async: the learn engine failed"
+
 
 class DocError(LearnError):
     """A learned doc is malformed (front matter) or was written where it may not be."""
+
+    title = "learn-async: invalid learned doc"
 
 
 class PathViolation(DocError):
@@ -63,6 +73,7 @@ class GitHubError(LearnError):
     """
 
     TRANSIENT = frozenset({429, 500, 502, 503, 504})
+    title = "learn-async: GitHub request failed"
 
     def __init__(self, message: str, *, fix: str | None = None, status: int | None = 0) -> None:
         super().__init__(message, fix=fix)

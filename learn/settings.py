@@ -19,6 +19,8 @@ from typing import Any
 from learn.errors import UsageError
 
 __all__ = [
+    "BOT_EMAIL",
+    "BOT_NAME",
     "DEFAULT_MODEL",
     "ENGINES",
     "MODEL_RE",
@@ -34,6 +36,9 @@ DEFAULT_MODEL = "claude-haiku-4-5"
 # A Claude model id (claude-haiku-4-5, claude-3-5-haiku-20241022, ...) or a CLI alias.
 MODEL_RE = re.compile(r"(claude-[a-z0-9]+(?:[.-][a-z0-9]+)*|haiku|sonnet|opus)(\[1m\])?")
 ENGINES = ("auto", "offline", "claude")
+# GitHub's own bot account: commits by it are shown as github-actions[bot].
+BOT_NAME = "github-actions[bot]"
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 
 
 def _setting(
@@ -72,8 +77,19 @@ class Settings:
     push: bool | None = _setting(
         None, "push the learn branch to origin (default: on with --issue, off without)"
     )
-    bot_name: str = _setting("learn-async[bot]", "commit author name")
-    bot_email: str = _setting("learn-async@users.noreply.github.com", "commit author e-mail")
+    max_turns: int = _setting(
+        0, "stop the Claude engine after this many turns (0: no cap)", minimum=0
+    )
+    max_cost_usd: float = _setting(
+        0.0, "stop the Claude engine once it has spent this many US dollars (0: no cap)", minimum=0
+    )
+    prompt_file: str = _setting(
+        "",
+        "your own prompt for the Claude engine, a file relative to the repository "
+        "(default: the bundled prompt)",
+    )
+    bot_name: str = _setting(BOT_NAME, "commit author name")
+    bot_email: str = _setting(BOT_EMAIL, "commit author e-mail")
     trunk: str = _setting("", "branch to start from (default: detected)")
     github_retries: int = _setting(3, "retries of a transient GitHub failure", minimum=0)
     github_backoff: float = _setting(

@@ -237,3 +237,41 @@ def test_first_request_carries_the_evidence_pack(
     assert '"parentUuid"' not in sent and '"sessionId"' not in sent and '"tool_use_id"' not in sent
     print(f"\nfirst request: {first.approx_tokens:,} tokens (evidence pack {len(pack):,} chars)")
     assert first.approx_tokens < FIRST_REQUEST_TOKENS
+
+
+def test_turn_cap_stops_the_run(
+    repo: Repo, invoke: Callable[..., Done], claude_bin: Path, tmp_path: Path
+) -> None:
+    script = [ToolUse("Read", lambda ctx: {"file_path": chunk_path(ctx)}) for _ in range(4)]
+    with FakeAnthropic(script=[*script, Text("done")]) as api:
+        done = learn(invoke, repo, api, claude_bin, tmp_path / "home", LEARN_MAX_TURNS="2")
+    assert done.code == 1, done.text
+    assert "stopped at the turn cap (--max-turns) before writing a doc" in done.text
+    assert len(api.main_requests) <= 3
+    assert not learn_branch(repo) or not repo.git("diff", "--name-only", "trunk...HEAD").strip()
+
+
+def test_the_teams_own_prompt_file(
+    repo: Repo, invoke: Callable[..., Done], claude_bin: Path, tmp_path: Path
+) -> None:
+    (repo.path / ".github").mkdir(exist_ok=True)
+    (repo.path / ".github/learn-prompt.md").write_text(
+        "Team prompt for plan {issue}: keep docs under 20 lines. Today is {today}.\n"
+    )
+    repo.git("add", ".github/learn-prompt.md")
+    repo.git("commit", "--quiet", "-m", "our prompt")
+    repo.git("push", "--quiet", "origin", "HEAD")  # the prompt as the trunk has it
+    with FakeAnthropic(script=[Text("nothing worth keeping")]) as api:
+        done = learn(
+            invoke,
+            repo,
+            api,
+            claude_bin,
+            tmp_path / "home",
+            LEARN_PROMPT_FILE=".github/learn-prompt.md",
+        )
+    assert done.code == 0, done.text
+    sent = api.all_text_sent()
+    assert "Team prompt for plan null: keep docs under 20 lines." in sent
+    assert "You are the learn step of learn-async" not in sent
+    assert "The session digest. Its files, in order:" in sent and "digest-001.md" in sent

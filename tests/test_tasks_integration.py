@@ -39,7 +39,7 @@ def test_learn_end_to_end_and_again(repo: Repo, invoke: Invoke) -> None:
     doc = docs.parse(repo.git("show", f"{branch}:{doc_path}"), path=Path(doc_path))
     assert doc.tripwires and doc.read_when
     author = repo.git("log", "-1", "--format=%an <%ae>", branch).strip()
-    assert author == "learn-async[bot] <learn-async@users.noreply.github.com>"
+    assert author == "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
 
     again = invoke("learn", "--session", FIX, "--repo", str(repo.path))
     assert again.code == 0, again.text

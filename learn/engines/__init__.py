@@ -36,6 +36,25 @@ class EngineResult:
     engine: str
     written: list[str] = field(default_factory=list)  # doc paths relative to the worktree
     summary: str = ""  # one line for the terminal and the job summary
+    usage: EngineUsage | None = None  # what a model run cost (None: no model was called)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineUsage:
+    """Turns, tokens and cost of one model run: step outputs and the job summary show them."""
+
+    turns: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            "turns": str(self.turns),
+            "input-tokens": str(self.input_tokens),
+            "output-tokens": str(self.output_tokens),
+            "cost-usd": f"{self.cost_usd:.4f}",
+        }
 
 
 class Engine(Protocol):

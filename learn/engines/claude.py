@@ -20,7 +20,7 @@ import orjson
 
 from learn.console import Output
 from learn.digest import load_events
-from learn.engines import DOCS_DIR, EngineJob, EngineResult
+from learn.engines import DOCS_DIR, EngineJob, EngineResult, EngineUsage
 from learn.engines.stream import StreamState
 from learn.errors import EngineError, UsageError
 from learn.gateways.claude_cli import ClaudeCli, ClaudeCliLike, CliTimeout
@@ -30,6 +30,17 @@ from learn.settings import Settings
 
 TOOLS = "Read,Write,Edit,Glob,Grep"
 ALLOWED = f"Read,Glob,Grep,Write({DOCS_DIR}/**),Edit({DOCS_DIR}/**)"
+
+
+# What a stop at a cap looks like in the CLI's result line.
+CAP_STOPS = {
+    "error_max_turns": "the turn cap (--max-turns)",
+    "error_max_budget_usd": "the cost cap (--max-cost-usd)",
+}
+
+
+# Every kind of token sent to the model (cached prompt parts are billed too).
+INPUT_TOKENS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 def load_prompt() -> str:
@@ -57,30 +68,62 @@ def chunk_listing(chunks: list[Path]) -> str:
     )
 
 
-def build_prompt(job: EngineJob) -> str:
-    """The bundled prompt with the evidence pack and where the digest is: bounded in size."""
+def _fields(job: EngineJob) -> dict[str, str]:
     chunks = sorted(job.digest_dir.glob("digest-*.md"))
     source = (
         f"The plan issue #{job.issue}: “{job.title}”."
         if job.issue is not None
         else "A local session (no plan issue)."
     )
-    evidence = evidence_pack(extract(load_events(job.digest_dir)))
-    return load_prompt().format(
-        source=source,
-        evidence=evidence,
-        chunks=chunk_listing(chunks),
-        issue=job.issue if job.issue is not None else "null",
-        sessions=", ".join(job.sessions),
-        today=job.today,
-    )
+    return {
+        "source": source,
+        "evidence": evidence_pack(extract(load_events(job.digest_dir))),
+        "chunks": chunk_listing(chunks),
+        "issue": str(job.issue) if job.issue is not None else "null",
+        "sessions": ", ".join(job.sessions),
+        "today": job.today,
+    }
+
+
+def build_prompt(job: EngineJob, prompt_file: Path | None = None) -> str:
+    """The bundled prompt with the evidence pack and where the digest is (bounded in size), or
+    a team's own (``prompt-file``).
+
+    A team's prompt may use ``{source}``, ``{evidence}``, ``{chunks}``, ``{issue}``,
+    ``{sessions}`` and ``{today}``; other braces are left alone. Without ``{chunks}`` the
+    digest files are listed at the end, so the model always knows what to read.
+    """
+    values = _fields(job)
+    if prompt_file is None:
+        return load_prompt().format(**values)
+    try:
+        text = prompt_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"cannot read the prompt file {prompt_file}: {exc}",
+            fix="set prompt-file to a UTF-8 file in the repository",
+        ) from None
+    lists_chunks = "{chunks}" in text
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    if not lists_chunks:
+        text += f"\n\nThe session digest. {values['chunks']}\n"
+    return text
+
+
+def prompt_path(job: EngineJob, settings: Settings) -> Path | None:
+    """The team's prompt file (relative to the repository the run learns into), if set."""
+    if not settings.prompt_file:
+        return None
+    path = Path(settings.prompt_file)
+    return path if path.is_absolute() else job.worktree / path
 
 
 def command(job: EngineJob, settings: Settings) -> list[str]:
-    """The CLI's arguments: the bundled prompt, stream-json output, and the confinement."""
+    """The CLI's arguments: the prompt, stream-json output, the caps and the confinement."""
     args = [
         "-p",
-        build_prompt(job),
+        build_prompt(job, prompt_path(job, settings)),
         "--verbose",
         "--output-format",
         "stream-json",
@@ -89,6 +132,10 @@ def command(job: EngineJob, settings: Settings) -> list[str]:
         "--add-dir",
         str(job.digest_dir),
     ]
+    if settings.max_turns:
+        args += ["--max-turns", str(settings.max_turns)]
+    if settings.max_cost_usd:
+        args += ["--max-budget-usd", f"{settings.max_cost_usd:g}"]
     if settings.skip_permissions:
         return [*args, "--dangerously-skip-permissions"]
     return [*args, "--permission-mode", "dontAsk", f"--tools={TOOLS}", f"--allowedTools={ALLOWED}"]
@@ -112,6 +159,7 @@ class ClaudeEngine:
         self.out = out
         self.env = dict(os.environ if env is None else env)
         self.cli = cli or ClaudeCli(self.env)
+        self.capped = ""  # the cap the last run stopped at, if any
 
     def run(self, job: EngineJob) -> EngineResult:
         if self.cli.binary() is None:
@@ -149,7 +197,12 @@ class ClaudeEngine:
                     turns_reported = stream.turns
                     self.out.info(f"  claude: {stream.progress()}")
 
-        self.out.info(f"claude: model {self.settings.model}, timeout {self.settings.timeout}s")
+        caps = (f", max {self.settings.max_turns} turns" if self.settings.max_turns else "") + (
+            f", max ${self.settings.max_cost_usd:g}" if self.settings.max_cost_usd else ""
+        )
+        self.out.info(
+            f"claude: model {self.settings.model}, timeout {self.settings.timeout}s{caps}"
+        )
         try:
             done = self.cli.run(
                 argv, cwd=job.worktree, env=env, timeout=self.settings.timeout, on_line=on_line
@@ -162,6 +215,11 @@ class ClaudeEngine:
         finally:
             log.close()
         code = done.exit_code
+        stop = CAP_STOPS.get(str((stream.result or {}).get("subtype") or ""))
+        if stop is not None:
+            self.out.warn(f"the Claude engine stopped at {stop} after {stream.num_turns} turn(s)")
+            self.capped = stop
+            return stream
         if code != 0 or stream.is_error:
             why = stream.message or done.stderr_tail.splitlines()[-1:] or ["no output"]
             text = why if isinstance(why, str) else why[0]
@@ -180,6 +238,11 @@ class ClaudeEngine:
     def _outcome(self, stream: StreamState, job: EngineJob, written: list[str]) -> EngineResult:
         for denial in stream.denials:
             self.out.warn(f"refused by the CLI: {denial.tool} {denial.target}")
+        if self.capped and not written:
+            raise EngineError(
+                f"the Claude engine stopped at {self.capped} before writing a doc",
+                fix="raise the cap (LEARN_MAX_TURNS / LEARN_MAX_COST_USD) or leave it at 0",
+            )
         if stream.denials and not written:
             shown = "; ".join(f"{d.tool} {d.target}" for d in stream.denials[:5])
             raise EngineError(f"the model's actions were refused and it wrote no doc: {shown}")
@@ -202,4 +265,14 @@ class ClaudeEngine:
         (job.run_dir / "engine-report.json").write_bytes(
             orjson.dumps(report, option=orjson.OPT_INDENT_2)
         )
-        return EngineResult(self.name, written, summary)
+        used = EngineUsage(
+            turns=stream.num_turns,
+            input_tokens=sum(_int(usage.get(k)) for k in INPUT_TOKENS),
+            output_tokens=_int(usage.get("output_tokens")),
+            cost_usd=stream.cost_usd,
+        )
+        return EngineResult(self.name, written, summary, used)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -23,8 +23,8 @@ from learn.errors import GitError, UsageError
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    name: str = "learn-async[bot]"
-    email: str = "learn-async@users.noreply.github.com"
+    name: str = "github-actions[bot]"
+    email: str = "41898282+github-actions[bot]@users.noreply.github.com"
 
 
 def _last_line(text: str) -> str:

@@ -44,7 +44,9 @@ def _checkout_local(target: Target, deps: Deps) -> RunState:
     run = _start(target, deps, key, f"learn-{key}", deps.settings.trunk or deps.git.trunk())
     run.sessions = [str(f.path) for f in files]
     run.save()
-    deps.out.info(f"sessions: {len(files)} file(s): " + ", ".join(f.path.name for f in files[:5]))
+    deps.out.info(
+        f"sessions: {len(files)} file(s): " + messages.listing([f.path.name for f in files])
+    )
     return run
 
 

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from learn.ci import actions
 from learn.errors import UsageError
-from learn.steps import state
+from learn.steps import messages, state
 from learn.steps.context import Deps, Target, set_failed
 from learn.steps.state import RunState
 
@@ -36,7 +37,9 @@ def mark_failed(target: Target, deps: Deps, reason: str) -> None:
         deps.git.remove_worktree(run.worktree)
         if not run.pushed and not run.commit:
             deps.git.delete_branch(run.branch)
-    deps.out.error(f"learn failed: {reason}")
+    deps.out.error(f"learn failed: {reason}", title="learn-async failed")
+    actions.write_outputs({"operation": "failed"}, deps.env)
+    actions.write_summary(messages.failed_summary(_label(target), reason), deps.env)
 
 
 def failure_guard(target: Target, deps: Deps, exc: Exception) -> None:
@@ -47,3 +50,7 @@ def failure_guard(target: Target, deps: Deps, exc: Exception) -> None:
         record_failure(target, deps, str(exc))
     except Exception as second:
         deps.out.warn(f"could not record learn_status: failed on #{target.issue}: {second}")
+
+
+def _label(target: Target) -> str:
+    return f"plan #{target.issue}" if target.issue is not None else "the learn run"

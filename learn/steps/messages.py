@@ -6,13 +6,17 @@ door to guard.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from learn.engines import DOCS_DIR
 
 __all__ = [
     "commit_message",
+    "engine_line",
+    "failed_summary",
+    "listing",
     "marker",
+    "no_plan_summary",
     "no_session_comment",
     "nothing_to_learn_comment",
     "nothing_to_learn_summary",
@@ -47,15 +51,46 @@ def nothing_to_learn_comment(key: str, run_id: str, run_link: str) -> str:
     return body + (f"\n\nWorkflow run: {run_link}" if run_link else "")
 
 
+def listing(names: Sequence[str], shown: int = 10) -> str:
+    """``a, b, c`` — or the first ``shown`` and "… and N more"; nothing is dropped silently."""
+    head = ", ".join(names[:shown])
+    return head + (f" … and {len(names) - shown} more" if len(names) > shown else "")
+
+
+SUBJECT_MAX = 72  # git's convention for a subject line
+
+
 def commit_message(
     issue: int | None, title: str, sessions: Sequence[str], changed: int, engine: str
 ) -> str:
-    subject = (
-        f"Learn from plan #{issue}: {title}"
-        if issue is not None
-        else f"Learn from session {', '.join(sessions[:3])}"
+    """Subject and body; a subject too long is cut at a word and its full text kept in the body."""
+    if issue is not None:
+        full = f"Learn from plan #{issue}: {title}"
+    else:
+        more = f" and {len(sessions) - 1} more" if len(sessions) > 1 else ""
+        full = f"Learn from session {sessions[0] if sessions else '?'}{more}"
+    subject, body = full, ""
+    if len(full) > SUBJECT_MAX:
+        subject = full[: SUBJECT_MAX - 1].rsplit(" ", 1)[0].rstrip(" :,") + "…"
+        body = f"{full}\n\n"
+    if issue is None and len(sessions) > 1:
+        body += "Sessions:\n" + "".join(f"- {name}\n" for name in sessions) + "\n"
+    return (
+        f"{subject}\n\n{body}{changed} file(s) under {DOCS_DIR}/ written by the "
+        f"{engine or '?'} engine.\n"
     )
-    return f"{subject[:72]}\n\n{changed} file(s) under {DOCS_DIR}/ written by the {engine or '?'} engine.\n"
+
+
+def engine_line(engine: str, usage: Mapping[str, object] | None) -> str:
+    """ "claude: 4 turns, 12,345 input / 678 output tokens, $0.0123" (offline: no model)."""
+    if not engine:
+        return ""
+    if engine != "claude" or not usage:
+        return f"{engine} (no model called)" if engine == "offline" else engine
+    return (
+        f"{engine}: {usage.get('turns', 0)} turn(s), {usage.get('input_tokens', 0):,} input / "
+        f"{usage.get('output_tokens', 0):,} output tokens, ${float(str(usage.get('cost_usd', 0))):.4f}"
+    )
 
 
 def pr_title(issue: int, title: str) -> str:
@@ -75,15 +110,54 @@ def pr_body(
     )
 
 
-def pr_summary(issue: int, number: int, url: str, docs: Sequence[str]) -> str:
-    return f"### learn-async: #{issue} → draft PR #{number}\n\n{url}\n\n" + "\n".join(
-        f"- `{d}`" for d in docs
+def _summary(heading: str, rows: Sequence[tuple[str, str]]) -> str:
+    table = "".join(f"| {name} | {value} |\n" for name, value in rows if value)
+    return f"### learn-async: {heading}\n\n| | |\n|---|---|\n{table}"
+
+
+def pr_summary(
+    issue: int,
+    number: int,
+    url: str,
+    docs: Sequence[str],
+    *,
+    operation: str = "created",
+    engine: str = "",
+    usage: Mapping[str, object] | None = None,
+) -> str:
+    return _summary(
+        f"plan #{issue} → draft PR #{number}",
+        [
+            ("outcome", f"{operation} draft PR [#{number}]({url})"),
+            ("docs written", "<br>".join(f"`{d}`" for d in docs) or "see the PR"),
+            ("engine", engine_line(engine, usage)),
+        ],
     )
 
 
 def skipped_summary(issue: int, status: str) -> str:
-    return f"### learn-async: #{issue} skipped\n\nAlready learned (`learn_status: {status}`)."
+    return _summary(
+        f"plan #{issue} skipped",
+        [("outcome", f"already learned (`learn_status: {status}`); nothing done")],
+    )
 
 
-def nothing_to_learn_summary(issue: int) -> str:
-    return f"### learn-async: #{issue} — nothing to learn\n\nCommented on the issue."
+def nothing_to_learn_summary(
+    issue: int, engine: str = "", usage: Mapping[str, object] | None = None
+) -> str:
+    return _summary(
+        f"plan #{issue}: nothing to learn",
+        [
+            ("outcome", "nothing new worth documenting; commented on the plan"),
+            ("docs written", "none"),
+            ("engine", engine_line(engine, usage)),
+        ],
+    )
+
+
+def failed_summary(key: str, reason: str) -> str:
+    return _summary(f"{key} failed", [("outcome", f"failed: {reason}")])
+
+
+def no_plan_summary(why: str) -> str:
+    return _summary("no plan to learn", [("outcome", f"skipped: {why}")])

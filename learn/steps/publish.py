@@ -58,7 +58,7 @@ def publish(target: Target, deps: Deps, *, dry_run: bool = False) -> RunState:
 
 
 def _commit(run: RunState, changed: list[str], deps: Deps) -> None:
-    stems = [Path(s).stem[:8] for s in run.sessions]
+    stems = [Path(s).stem for s in run.sessions]
     message = messages.commit_message(run.issue, run.title, stems, len(changed), run.engine)
     who = Identity(deps.settings.bot_name, deps.settings.bot_email)
     run.commit = deps.git.commit(run.worktree, [DOCS_DIR], message, who)
@@ -91,7 +91,16 @@ def _open_pr(run: RunState, deps: Deps) -> None:
         {"branch": run.branch, "operation": operation, "pr-number": pr.number, "pr-url": pr.url},
         deps.env,
     )
-    actions.write_summary(messages.pr_summary(run.issue, pr.number, pr.url, run.docs), deps.env)
+    summary = messages.pr_summary(
+        run.issue,
+        pr.number,
+        pr.url,
+        run.docs,
+        operation=operation,
+        engine=run.engine,
+        usage=run.usage,
+    )
+    actions.write_summary(summary, deps.env)
 
 
 def _nothing_to_publish(run: RunState, deps: Deps) -> RunState:
@@ -113,7 +122,9 @@ def _nothing_to_publish(run: RunState, deps: Deps) -> RunState:
         actions.write_outputs(
             {"branch": "", "operation": "commented", "pr-number": "", "pr-url": ""}, deps.env
         )
-        actions.write_summary(messages.nothing_to_learn_summary(run.issue), deps.env)
+        actions.write_summary(
+            messages.nothing_to_learn_summary(run.issue, run.engine, run.usage), deps.env
+        )
     else:
         run.operation = "skipped"
     run.status = "published"

@@ -3,11 +3,13 @@ validate what it wrote (only ``docs/learned/**`` may change)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from learn import learned_docs
+from learn.ci import actions
 from learn.digest import DigestOptions, build_digest
-from learn.engines import DOCS_DIR, EngineJob, select
+from learn.engines import DOCS_DIR, EngineJob, EngineUsage, select
 from learn.errors import DocError, PathViolation, TranscriptError, UsageError
 from learn.gateways.git import GitLike
 from learn.gateways.github import ArtifactInfo
@@ -66,6 +68,9 @@ def run_learn(target: Target, deps: Deps) -> RunState:
         outcome = engine.run(job)
         deps.out.info(outcome.summary)
     run.engine = engine.name
+    used = outcome.usage or EngineUsage()
+    run.usage = asdict(used)
+    actions.write_outputs({"engine": engine.name, **used.outputs()}, deps.env)
     changed = validate_worktree(run, deps.git)
     run.docs = changed
     run.status = "learned" if changed else "nothing_to_learn"

@@ -41,6 +41,7 @@ class RunState:
     pr_url: str = ""
     error: str = ""
     digest: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)  # the engine's turns, tokens and cost
 
     @property
     def run_dir(self) -> Path:

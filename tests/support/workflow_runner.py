@@ -1,8 +1,8 @@
 """Run one job of a GitHub Actions workflow on this machine, step by step - for tests.
 
 A small, honest local runner, **not** an Actions emulator: no containers, services, matrices,
-``needs``, composite/JavaScript/Docker actions or ``hashFiles``. What it does do, it does the
-way the Actions runner (``actions/runner``) does::
+``needs``, JavaScript/Docker actions or ``hashFiles``. What it does do, it does the way the
+Actions runner (``actions/runner``) does::
 
     result = run_job(
         WORKFLOW, "learn",
@@ -28,6 +28,13 @@ way the Actions runner (``actions/runner``) does::
 * **uses:** steps call a local replacement looked up by the action name before ``@`` (``uses=
   {"actions/checkout": fn}``) with a :class:`StepContext`; a missing one raises
   :class:`WorkflowError` "no local replacement for uses: X" when the step would run.
+* **Composite actions**: ``uses: ./path`` (from the workspace) and ``uses: owner/repo/path@sha``
+  with ``actions={"owner/repo": local_clone}`` (extracted at that commit under
+  ``RUNNER_TEMP/_actions``) run their steps: declared inputs with defaults (unknown ``with:``
+  keys refused), ``shell:`` required, no ``secrets`` context, ``GITHUB_ACTION_PATH``, the
+  action's own ``steps`` context and status functions; outputs, summaries and logs go to the
+  calling step, whose :attr:`StepResult.steps` holds the action's steps. ``cancel_after`` may
+  name one of them.
 * **Expressions** (``${{ }}``) in workflow/job/step ``env``, ``with``, ``if``, ``name``,
   ``working-directory``, ``continue-on-error``, ``timeout-minutes``, job ``outputs`` and
   ``run-name`` (see :func:`render_run_name`), evaluated by GitHub's own
@@ -419,6 +426,14 @@ class StepResult:
     summary: str = ""
     annotations: list[Annotation] = field(default_factory=list)
     duration: float = 0.0
+    steps: list[StepResult] = field(default_factory=list)  # a composite action's own steps
+
+    def step(self, id_or_name: str) -> StepResult:
+        """One step of the composite action this step ran (by id, else name)."""
+        for s in [*(s for s in self.steps if s.id == id_or_name), *self.steps]:
+            if s.id == id_or_name or s.name == id_or_name:
+                return s
+        raise KeyError(f"no step {id_or_name!r} in {self.key}: {[s.key for s in self.steps]}")
 
     @property
     def ran(self) -> bool:
@@ -749,6 +764,7 @@ class _Job:
         env: Mapping[str, str],
         workdir: Path,
         uses: Mapping[str, Callable[[StepContext], None]],
+        actions: Mapping[str, Path],
         cancel_after: str | None,
         timeout: float,
         runner_temp: Path,
@@ -767,15 +783,26 @@ class _Job:
         self.workdir = Path(workdir).resolve()
         self.runner_temp = runner_temp
         self.uses = dict(uses)
+        self.actions = {k.lower(): Path(v) for k, v in actions.items()}
         self.timeout = timeout
         self.budget = timeout
         self.cancel_after = cancel_after
-        if cancel_after is not None and not any(
-            cancel_after in (s.get("id"), s.get("name")) for s in self.steps
+        composite = bool(self.actions) or any(
+            str(s.get("uses", "")).startswith("./") for s in self.steps
+        )  # cancel_after may name a step of a composite action, known only when it runs
+        if (
+            cancel_after is not None
+            and not composite
+            and not any(cancel_after in (s.get("id"), s.get("name")) for s in self.steps)
         ):
             raise WorkflowError(f"cancel_after={cancel_after!r}: no step with that id or name")
 
-        typed, event_inputs = _typed_inputs(workflow_inputs(self.doc), inputs)
+        if github.get("event_name", "workflow_dispatch") == "workflow_dispatch":
+            typed, event_inputs = _typed_inputs(workflow_inputs(self.doc), inputs)
+        elif inputs:
+            raise WorkflowError("inputs= are for workflow_dispatch runs only")
+        else:  # another event: every declared input is null, as on GitHub
+            typed, event_inputs = dict.fromkeys(workflow_inputs(self.doc)), {}
         self.github = self._github_context(github, event_inputs, workflow)
         event = self.github["event"]
         if workflow_inputs(self.doc) and isinstance(event.get("inputs"), dict):
@@ -984,7 +1011,7 @@ class _Job:
             if kind == "run":
                 self._run_script(res, step, step_env, action, files, scope, step_timeout, by_step)
             else:
-                self._run_uses(res, step, step_env, action, files, scope)
+                self._run_uses(res, step, step_env, action, files, scope, step_timeout)
             res.duration = time.monotonic() - started
 
             try:
@@ -1140,16 +1167,18 @@ class _Job:
         action: str,
         files: Mapping[str, Path],
         scope: _Scope,
+        timeout: float = 300,
     ) -> None:
         ref = str(step["uses"])
         name = ref.split("@", 1)[0]
         fn = self.uses.get(ref) or self.uses.get(name)
         if fn is None:
             fn = next((f for k, f in self.uses.items() if k.lower() == name.lower()), None)
-        if fn is None:
+        action_dir = self._action_dir(ref, res.key) if fn is None else None
+        if fn is None and action_dir is None:
             raise WorkflowError(
                 f"step {res.key!r}: no local replacement for uses: {name} "
-                f"(pass uses={{{name!r}: fn}})"
+                f"(pass uses={{{name!r}: fn}}, or actions={{'owner/repo': clone}})"
             )
         with_ = {}
         for k, v in (step.get("with") or {}).items():
@@ -1158,6 +1187,10 @@ class _Job:
             except WorkflowError as e:
                 raise WorkflowError(f"step {res.key!r}: with.{k}: {e}") from None
         res.with_ = with_
+        if action_dir is not None:
+            self._run_composite(res, action_dir, with_, step_env, files, timeout)
+            return
+        assert fn is not None
         env = self._process_env(step_env, action, files)
         env.update({f"INPUT_{k.replace(' ', '_').upper()}": v for k, v in with_.items()})
         ctx = StepContext(
@@ -1185,6 +1218,151 @@ class _Job:
         res.stderr = "".join(ctx.stderr)
         res.exit_code = 0 if res.outcome == "success" else 1
 
+    # ---- composite actions -----------------------------------------------------------------
+
+    def _action_dir(self, ref: str, where: str) -> Path | None:
+        """The folder of a composite action: ``./path`` in the workspace, or
+        ``owner/repo[/path]@sha`` from a local clone given in ``actions=`` (extracted at that
+        commit, as the runner downloads it); None when neither applies."""
+        if ref.startswith("./"):
+            return (self.workdir / ref[2:]).resolve()
+        name, _, sha = ref.partition("@")
+        parts = name.split("/")
+        clone = self.actions.get("/".join(parts[:2]).lower())
+        if clone is None or len(parts) < 2:
+            return None
+        if not sha:
+            raise WorkflowError(f"step {where!r}: uses: {ref} has no @ref")
+        root = self.runner_temp / "_actions" / parts[0] / parts[1] / sha
+        if not root.is_dir():
+            archive = subprocess.run(
+                ["git", "-C", str(clone), "archive", "--format=tar", sha],
+                capture_output=True,
+                check=False,
+            )
+            if archive.returncode != 0:
+                raise WorkflowError(
+                    f"step {where!r}: {sha} is not a commit of {clone}: "
+                    f"{archive.stderr.decode(errors='replace').strip()}"
+                )
+            root.mkdir(parents=True)
+            subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+        return root.joinpath(*parts[2:])
+
+    def _run_composite(
+        self,
+        res: StepResult,
+        action_dir: Path,
+        with_: Mapping[str, str],
+        outer_env: Mapping[str, str],
+        files: Mapping[str, Path],
+        timeout: float,
+    ) -> None:
+        """Run a composite action's steps the way the runner does: its own ``inputs`` and
+        ``steps`` contexts, no ``secrets``, ``shell:`` required, ``GITHUB_ACTION_PATH`` set;
+        outputs, summaries and logs go to the calling step."""
+        meta_path = next(
+            (p for p in (action_dir / "action.yml", action_dir / "action.yaml") if p.is_file()),
+            None,
+        )
+        if meta_path is None:
+            raise WorkflowError(f"step {res.key!r}: no action.yml in {action_dir}")
+        meta = load_workflow(meta_path)
+        runs = meta.get("runs") or {}
+        if runs.get("using") != "composite":
+            raise WorkflowError(f"{meta_path}: only composite actions are supported")
+        declared = {str(k): dict(v or {}) for k, v in (meta.get("inputs") or {}).items()}
+        unknown = sorted(set(k.lower() for k in with_) - {k.lower() for k in declared})
+        if unknown:
+            raise WorkflowError(f"step {res.key!r}: {meta_path} has no input(s) {unknown}")
+        github = dict(self.github, action_path=str(action_dir))
+        contexts = {k: v for k, v in self.contexts.items() if k != "secrets"}
+        contexts["github"] = _Strict(github, "github", " (pass it to run_job(github={...}))")
+        scope = _Scope({**contexts, "env": _CaseSensitive(outer_env)}, self.status)
+        given = {k.lower(): v for k, v in with_.items()}
+        inputs = {
+            name: given[name.lower()]
+            if name.lower() in given
+            else _yaml_str(_render(spec.get("default", ""), scope))
+            for name, spec in declared.items()
+        }
+        contexts["inputs"] = _Strict(inputs, "inputs", " (not declared by the action)")
+        steps = list(runs.get("steps") or [])
+        ids = {str(s["id"]) for s in steps if isinstance(s, dict) and s.get("id")}
+        records: dict[str, Any] = {}
+        status = "cancelled" if self.cancelled else self.status
+        deadline = time.monotonic() + timeout
+        for n, step in enumerate(steps):
+            where = f"{meta_path.parent.name}/step {n + 1}"
+            if not isinstance(step, dict) or ("run" in step) == ("uses" in step):
+                raise WorkflowError(f"{where}: needs exactly one of run: / uses:")
+            if "run" in step and "shell" not in step:
+                raise WorkflowError(f"{where}: a composite action's run: step needs shell:")
+            if "run" in step and "${{" in _yaml_str(step["run"]):
+                raise WorkflowError(f"{where}: expression inside run: - pass it through env:")
+            sid = str(step["id"]) if step.get("id") else None
+            inner = StepResult(n, sid, self._default_name(step), "run" if "run" in step else "uses")
+            res.steps.append(inner)
+            contexts["steps"] = _Strict(
+                {i: records.get(i) for i in ids}, "steps", " (no step of the action has that id)"
+            )
+            env = dict(outer_env)
+            env.update({k: v for k, v in self.global_env.items() if k not in outer_env})
+            step_scope = _Scope({**contexts, "env": _CaseSensitive(env)}, status)
+            for k, v in (step.get("env") or {}).items():
+                env[str(k)] = _yaml_str(_render(v, step_scope))
+            env["GITHUB_ACTION_PATH"] = str(action_dir)
+            step_scope = _Scope({**contexts, "env": _CaseSensitive(env)}, status)
+            inner.env = env
+            if "name" in step:
+                inner.name = _render_str(step["name"], step_scope)
+            if _condition(step.get("if"), step_scope, where=where):
+                inner_files = self._fresh_files(n)
+                left = deadline - time.monotonic()
+                if self.cancelled:
+                    left = max(left, self.timeout)
+                if "run" in step:
+                    self._run_script(
+                        inner, step, env, sid or "__run", inner_files, step_scope, left, False
+                    )
+                else:
+                    self._run_uses(inner, step, env, sid or "__run", inner_files, step_scope, left)
+                self._apply_files(inner, inner_files)
+                with files["GITHUB_STEP_SUMMARY"].open("a", encoding="utf-8") as fh:
+                    fh.write(inner.summary)
+                inner.conclusion = inner.outcome
+                if inner.outcome == "failure" and _truthy(
+                    _render(step.get("continue-on-error", False), step_scope)
+                ):
+                    inner.conclusion = "success"
+                if inner.outcome == "cancelled" and not self.cancelled:
+                    self._cancel()
+                if inner.conclusion == "failure" and status != "cancelled":
+                    status = "failure"
+                res.stdout += f"[{inner.key}] {inner.outcome}\n{inner.stdout}"
+                res.stderr += inner.stderr
+                if inner.error:
+                    res.stderr += f"[{inner.key}] {inner.error}\n"
+            if sid:
+                records[sid] = {
+                    "outputs": dict(inner.outputs),
+                    "outcome": inner.outcome,
+                    "conclusion": inner.conclusion,
+                }
+            if self.cancel_after is not None and self.cancel_after in (sid, inner.name):
+                self._cancel()
+            if self.cancelled:
+                status = "cancelled"
+        contexts["steps"] = _Strict({i: records.get(i) for i in ids}, "steps")
+        final = _Scope({**contexts, "env": _CaseSensitive(dict(outer_env))}, status)
+        with files["GITHUB_OUTPUT"].open("a", encoding="utf-8") as fh:
+            for name, spec in (meta.get("outputs") or {}).items():
+                fh.write(_heredoc(str(name), _render_str((spec or {}).get("value", ""), final)))
+        res.outcome = (
+            "failure" if status == "failure" else "cancelled" if self.cancelled else "success"
+        )
+        res.exit_code = 0 if res.outcome == "success" else 1
+
 
 def run_job(
     workflow: Path | str | Mapping[str, Any],
@@ -1197,6 +1375,7 @@ def run_job(
     env: Mapping[str, str] | None = None,
     vars: Mapping[str, str] | None = None,
     uses: Mapping[str, Callable[[StepContext], None]] | None = None,
+    actions: Mapping[str, Path] | None = None,
     cancel_after: str | None = None,
     timeout: float = 300,
     runner_temp: Path | None = None,
@@ -1231,6 +1410,7 @@ def run_job(
             env=env or {},
             workdir=workdir,
             uses=uses or {},
+            actions=actions or {},
             cancel_after=cancel_after,
             timeout=timeout,
             runner_temp=temp,
