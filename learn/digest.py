@@ -2,7 +2,8 @@
 
 Transcript messages become :class:`Event` objects (user prompts, assistant text and reasoning,
 tool calls with long parameters shortened, tool results as head + error lines + tail, errors,
-compaction summaries; images become a marker), every string redacted. Events are streamed into
+compaction summaries; images become a marker), every string redacted (secrets and personal data,
+``learn.privacy``) before it is shortened. Events are streamed into
 
 - ``digest-NNN.md``: a compact, deterministic rendering, chunked at a token budget on event
   boundaries — what a model reads;
@@ -23,7 +24,7 @@ from typing import IO, Any
 
 import orjson
 
-from learn.privacy.redact import redact
+from learn.privacy.outbound import scrub
 from learn.transcripts.files import SessionFile
 from learn.transcripts.reader import Message, ReadStats, read_sessions
 
@@ -76,6 +77,7 @@ class DigestOptions:
     result_error_lines: int = 8
     text_chars: int = 2_500  # longest prompt/assistant text kept whole
     thinking_chars: int = 600
+    email_allow: tuple[str, ...] = ()  # e-mail domains kept (learn.privacy.personal)
 
 
 @dataclass(slots=True)
@@ -216,14 +218,27 @@ def _strip_cwd(text: str, cwd: str) -> str:
     return text
 
 
-def _params(tool_input: dict[str, Any], cwd: str, limit: int) -> dict[str, str]:
+def _params(
+    tool_input: dict[str, Any], cwd: str, limit: int, allow: tuple[str, ...] = ()
+) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in tool_input.items():
         text = value if isinstance(value, str) else orjson.dumps(value).decode()
         if key in ("file_path", "path", "notebook_path"):
             text = _relative(text, cwd)
-        out[str(key)] = redact(shorten(text, limit))
+        out[str(key)] = shorten(scrub(text, allow), limit)  # redact, then cut
     return out
+
+
+def _scrubbed(value: Any, allow: tuple[str, ...]) -> Any:
+    """A tool input with every string scrubbed (before ``edit_change`` cuts words short)."""
+    if isinstance(value, str):
+        return scrub(value, allow)
+    if isinstance(value, list):
+        return [_scrubbed(v, allow) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, allow) for k, v in value.items()}
+    return value
 
 
 _EDIT_TOOLS = frozenset({"Edit", "MultiEdit"})
@@ -283,6 +298,10 @@ class _EventBuilder:
         self.next_call = 0
         self.after_interrupt = False  # the next prompt redirects interrupted work
 
+    def scrub(self, text: str) -> str:
+        """Secrets and personal data out, before any shortening (a cut token would not match)."""
+        return scrub(text, self.opts.email_allow)
+
     def _event(self, msg: Message, kind: str, **kw: Any) -> Event:
         self.n += 1
         return Event(self.n, kind, session=msg.session_id[:8], agent=msg.agent, **kw)
@@ -290,17 +309,17 @@ class _EventBuilder:
     def events(self, msg: Message) -> Iterator[Event]:
         opts = self.opts
         if msg.role == "summary":
-            yield self._event(msg, "summary", text=redact(shorten(msg.blocks[0].text, 300)))
+            yield self._event(msg, "summary", text=shorten(self.scrub(msg.blocks[0].text), 300))
             return
         if msg.role == "system":
             kind = "compaction" if "compact" in msg.subtype else "error"
-            yield self._event(msg, kind, text=redact(shorten(msg.blocks[0].text, 600)))
+            yield self._event(msg, kind, text=shorten(self.scrub(msg.blocks[0].text), 600))
             return
         if msg.is_meta:
             return
         if msg.is_compact_summary:
             text = " ".join(b.text for b in msg.blocks if b.kind == "text")
-            yield self._event(msg, "compaction", text=redact(shorten(text, 2_000)))
+            yield self._event(msg, "compaction", text=shorten(self.scrub(text), 2_000))
             return
         for block in msg.blocks:
             if block.kind == "text":
@@ -308,7 +327,7 @@ class _EventBuilder:
                 if not text and not interrupted:
                     continue
                 if msg.role == "assistant" and msg.is_api_error:
-                    yield self._event(msg, "error", text=redact(shorten(text, 600)))
+                    yield self._event(msg, "error", text=shorten(self.scrub(text), 600))
                 elif msg.role == "user" and not text:  # a bare interrupt marker
                     self.after_interrupt = True
                     yield self._event(msg, "interrupt")
@@ -316,29 +335,33 @@ class _EventBuilder:
                     yield self._event(
                         msg,
                         "prompt",
-                        text=redact(shorten(text, opts.text_chars)),
+                        text=shorten(self.scrub(text), opts.text_chars),
                         interrupted=interrupted or self.after_interrupt,
                     )
                     self.after_interrupt = False
                 else:
-                    yield self._event(msg, "text", text=redact(shorten(text, opts.text_chars)))
+                    yield self._event(msg, "text", text=shorten(self.scrub(text), opts.text_chars))
             elif block.kind == "thinking":
                 yield self._event(
-                    msg, "thinking", text=redact(shorten(block.text, opts.thinking_chars))
+                    msg, "thinking", text=shorten(self.scrub(block.text), opts.thinking_chars)
                 )
             elif block.kind == "image":
                 yield self._event(msg, "prompt" if msg.role == "user" else "text", text="[image]")
             elif block.kind == "tool_use":
                 self.next_call += 1
                 self.calls[block.tool_id] = (self.next_call, block.name)
-                change = edit_change(block.input) if block.name in _EDIT_TOOLS else ""
+                change = (
+                    edit_change(_scrubbed(block.input, opts.email_allow))  # scrubbed, then cut
+                    if block.name in _EDIT_TOOLS
+                    else ""
+                )
                 yield self._event(
                     msg,
                     "call",
                     tool=block.name,
                     call=self.next_call,
-                    params=_params(block.input, msg.cwd, opts.param_chars),
-                    change=redact(change),
+                    params=_params(block.input, msg.cwd, opts.param_chars, opts.email_allow),
+                    change=change,
                 )
             elif block.kind == "tool_result":
                 number, name = self.calls.pop(block.tool_id, (0, "?"))
@@ -348,7 +371,7 @@ class _EventBuilder:
                     # The file is in the repository: its content adds tokens, not knowledge.
                     text = f"[{raw.count(chr(10)) + 1:,} lines read]"
                 else:
-                    text, errors = result_excerpt(raw, opts, want_errors=block.is_error)
+                    text, errors = result_excerpt(self.scrub(raw), opts, want_errors=block.is_error)
                 if block.images:
                     text += f"\n[{block.images} image(s)]"
                 yield self._event(
@@ -357,8 +380,8 @@ class _EventBuilder:
                     tool=name,
                     call=number,
                     is_error=block.is_error,
-                    text=redact(text),
-                    error_lines=[redact(e) for e in errors] if block.is_error else [],
+                    text=text,
+                    error_lines=errors if block.is_error else [],
                 )
 
 
@@ -490,7 +513,7 @@ def build_digest(
     )
     manifest = {
         "chunks": [p.name for p in writer.paths],
-        "sources": [{"path": str(f.path), "agent": f.agent} for f in files],
+        "sources": [{"path": scrub(str(f.path)), "agent": f.agent} for f in files],
         "sessions": sessions,
         "events": result.events,
         "prompts": result.prompts,

@@ -132,9 +132,7 @@ _KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/]{32}")
 # A Slack webhook from the "k" of "slack": the path after services/ is the secret.
 _SLACK_HOOK = re.compile(r"k\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{8,256}", re.I)
 # The password of scheme://user:password@host, matched from the "//" before an "@".
-_URL = re.compile(
-    r"//[^\s:/?#@\"'<>\[\]\\]{0,128}:(?P<pw>[^\s/\"'<>\\]{1,256})@(?=[A-Za-z0-9\[])"
-)
+_URL = re.compile(r"//[^\s:/?#@\"'<>\[\]\\]{0,128}:(?P<pw>[^\s/\"'<>\\]{1,256})@(?=[A-Za-z0-9\[])")
 _URL_WINDOW = 512
 
 _MARKER = re.compile(r"\[REDACTED:[a-z0-9-]{1,40}\]")
@@ -214,7 +212,10 @@ _SCAN_ALTS: dict[bytes, tuple[bytes, list[tuple[str, bytes]]]] = {
     b"k": (
         rb"(?=[.0-9a-fi])",
         [
-            ("kw", _kw(rb"tok", rb"en(?!s(?![a-z])|iz)", rb"-tok", rb"en")),  # not tokens, tokenizer
+            (
+                "kw",
+                _kw(rb"tok", rb"en(?!s(?![a-z])|iz)", rb"-tok", rb"en"),
+            ),  # not tokens, tokenizer
             ("kw", _kw(rb"[a-z]k", rb"ey", rb"-k")),  # apiKey, AccountKey (not a bare "key")
             ("kw", _kw(rb"[a-z][_-]k", rb"ey", rb"-k")),  # api_key, x-api-key
             ("prose", rb"(?<=api k)(?=ey[ \t]+(?:is[ \t]+|was[ \t]+)?[^\s])"),
@@ -231,7 +232,10 @@ _SCAN_ALTS: dict[bytes, tuple[bytes, list[tuple[str, bytes]]]] = {
             ("kw", _kw(rb"cre", rb"d", rb"-cre")),  # cred, creds, credentials
         ],
     ),
-    b"pass": (b"", [("kw", _kw(rb"pass", b"", rb"-pass", rb"(?:word|wd|phrase)"))]),  # pass, password, passwd...
+    b"pass": (
+        b"",
+        [("kw", _kw(rb"pass", b"", rb"-pass", rb"(?:word|wd|phrase)"))],
+    ),  # pass, password, passwd...
     b"pwd": (b"", [("kw", _kw(rb"pwd", b"", rb"-pwd", b""))]),
     b"auth": (b"", [("kw", _kw(rb"auth", rb"(?!or(?![a-z]))", rb"-auth"))]),  # not "author"
     b"@": (b"", [("at", rb"(?<=\S@)(?=[a-z0-9\[])")]),
@@ -338,9 +342,9 @@ def _token_at(text: str, start: int, names: list[str]) -> tuple[int, int, str] |
     if start < 0:
         return None
     for name in names:
-        if name not in _NO_LEFT_BOUNDARY or (name == "stripe" and text[start + 3] == "t"):
-            if not _left_ok(text, start):
-                continue  # "task-Runner-...", "mask-RCNN-...": not a key
+        needs_boundary = name not in _NO_LEFT_BOUNDARY or text.startswith("_test_", start + 2)
+        if needs_boundary and not _left_ok(text, start):
+            continue  # "task-Runner-...", "mask-RCNN-...": not a key
         m = _TOKEN_RE[name].match(text, start)
         if m:
             kind, _, classes = _TOKENS[name]
@@ -661,7 +665,9 @@ _FLAG_COMMANDS: dict[str, dict[str, str]] = {
 _SEGMENT_BREAK = re.compile(r"\n|;|&&|\|\||\||\$\(|`")
 _WRAPPERS = frozenset(["sudo", "env", "time", "exec", "nohup", "command", "!", "-", "$", ">"])
 _FLAG_AT = re.compile(r"(?P<f>--user|-[pua])(?:(?P<glued>[^\s=])|=|[ \t]+)")
-_FLAG_VALUE = re.compile(r"""'(?P<s>[^'\n]{1,256})'|"(?P<d>[^"\n]{1,256})"|(?P<u>[^\s'";|&)`]{1,256})""")
+_FLAG_VALUE = re.compile(
+    r"""'(?P<s>[^'\n]{1,256})'|"(?P<d>[^"\n]{1,256})"|(?P<u>[^\s'";|&)`]{1,256})"""
+)
 
 
 def _command(text: str, pos: int) -> tuple[str, list[str]]:
@@ -740,7 +746,9 @@ def _base64_blob(text: str, pos: int) -> tuple[int, int, str] | None:
         return None
     blob = m.group("b")
     try:
-        data = base64.b64decode(blob + "=" * (-len(blob) % 4), altchars=b"-_" if "-" in blob or "_" in blob else None)
+        data = base64.b64decode(
+            blob + "=" * (-len(blob) % 4), altchars=b"-_" if "-" in blob or "_" in blob else None
+        )
     except ValueError:
         return None
     if not _credential_bytes(data):

@@ -1,7 +1,7 @@
 """Everything learn-async writes for people on GitHub: PR text, issue comments, job summaries.
 
 Kept in one place so the wording is easy to review and the redaction of outbound text has one
-door to guard.
+door to guard: every text built here passes ``learn.privacy.outbound.clean`` (``@guarded``).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from learn.engines import DOCS_DIR
+from learn.privacy.outbound import guarded
 
 __all__ = [
     "commit_message",
@@ -28,6 +29,7 @@ def marker(key: str, run_id: str) -> str:
     return f"<!-- learn-async:{key}:{run_id} -->"
 
 
+@guarded
 def no_session_comment(issue: int, run_id: str, why: str) -> str:
     return (
         f"{marker(str(issue), run_id)}\n"
@@ -39,6 +41,7 @@ def no_session_comment(issue: int, run_id: str, why: str) -> str:
     )
 
 
+@guarded
 def nothing_to_learn_comment(key: str, run_id: str, run_link: str) -> str:
     body = (
         f"{marker(key, run_id)}\n**learn-async** read the implementation session(s) of this plan and "
@@ -47,6 +50,7 @@ def nothing_to_learn_comment(key: str, run_id: str, run_link: str) -> str:
     return body + (f"\n\nWorkflow run: {run_link}" if run_link else "")
 
 
+@guarded
 def commit_message(
     issue: int | None, title: str, sessions: Sequence[str], changed: int, engine: str
 ) -> str:
@@ -58,10 +62,12 @@ def commit_message(
     return f"{subject[:72]}\n\n{changed} file(s) under {DOCS_DIR}/ written by the {engine or '?'} engine.\n"
 
 
+@guarded
 def pr_title(issue: int, title: str) -> str:
     return f"Learned docs from plan #{issue}: {title}"[:120]
 
 
+@guarded
 def pr_body(
     issue: int, engine: str, docs: Sequence[str], run_link: str, key: str, run_id: str
 ) -> str:
@@ -75,15 +81,18 @@ def pr_body(
     )
 
 
+@guarded
 def pr_summary(issue: int, number: int, url: str, docs: Sequence[str]) -> str:
     return f"### learn-async: #{issue} → draft PR #{number}\n\n{url}\n\n" + "\n".join(
         f"- `{d}`" for d in docs
     )
 
 
+@guarded
 def skipped_summary(issue: int, status: str) -> str:
     return f"### learn-async: #{issue} skipped\n\nAlready learned (`learn_status: {status}`)."
 
 
+@guarded
 def nothing_to_learn_summary(issue: int) -> str:
     return f"### learn-async: #{issue} — nothing to learn\n\nCommented on the issue."
