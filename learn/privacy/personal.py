@@ -34,7 +34,7 @@ _CLAUDE_PATH = re.compile(
     r"""(?P<name>[^\s'"`<>|,;()\[\]{}\\/]*)"""
 )
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})"
+    r"(?<![A-Za-z0-9._%+-])(?<!//)(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})"
     r"@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24})(?![A-Za-z0-9-])"
 )
