@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import orjson
 
-from learn.privacy.outbound import scrub
+from learn.privacy.outbound import scrub, scrub_head, scrub_slice
 from learn.transcripts.files import SessionFile
 from learn.transcripts.reader import Message, ReadStats, read_sessions
 
@@ -123,6 +123,16 @@ def shorten(text: str, limit: int) -> str:
     return f"{text[: limit - limit // 5]}… [+{len(text) - (limit - limit // 5):,} chars]"
 
 
+def scrub_short(text: str, limit: int, allow: tuple[str, ...] = ()) -> str:
+    """``shorten(scrub(text), limit)``: secrets and personal data out before the cut (a cut token
+    would no longer match), scrubbing only what is kept and enough past the cut that a secret
+    across it is found whole."""
+    if len(text) <= limit:
+        return scrub(text, allow)
+    keep = limit - limit // 5
+    return f"{scrub_head(text, keep, allow)}… [+{len(text) - keep:,} chars]"
+
+
 def clean_text(text: str) -> tuple[str, bool]:
     """Strip the harness noise inside a message; report whether it was an interrupt marker."""
     interrupted = bool(_INTERRUPT.search(text))
@@ -181,25 +191,31 @@ def _nth_newline_from_end(text: str, n: int) -> int:
 
 
 def result_excerpt(
-    text: str, opts: DigestOptions, *, want_errors: bool = True
+    text: str, opts: DigestOptions, *, want_errors: bool = True, allow: tuple[str, ...] = ()
 ) -> tuple[str, list[str]]:
-    """Head + error lines + tail of a tool result, and (if wanted) the error lines on their own."""
+    """Head + error lines + tail of a tool result, and (if wanted) the error lines on their own.
+    Each piece kept is scrubbed (secrets, personal data) before any cut, as the whole text would
+    be (``scrub_slice``: a secret across a piece's edge is found whole)."""
+
+    def piece(a: int, b: int) -> str:
+        return scrub_slice(text, a, b, allow)
+
     errors: list[str] = []
     if want_errors:
         spans = _error_spans(text, 0, len(text), opts.result_error_lines)
-        errors = [text[a:b].strip()[:300] for a, b in spans]
+        errors = [piece(a, b).strip()[:300] for a, b in spans]
     keep = opts.result_head + opts.result_tail + opts.result_error_lines
     if len(text) <= 2_000 and text.count("\n") < keep:
-        return text, errors
+        return scrub(text, allow), errors
     head_end = _nth_newline(text, opts.result_head)
     tail_start = max(head_end, _nth_newline_from_end(text, opts.result_tail))
     picked = [
-        text[a:b] for a, b in _error_spans(text, head_end, tail_start, opts.result_error_lines)
+        piece(a, b) for a, b in _error_spans(text, head_end, tail_start, opts.result_error_lines)
     ]
     middle_lines = text.count("\n", head_end, tail_start)
     omitted = max(0, middle_lines - len(picked))
-    head = text[:head_end].splitlines()
-    tail = text[tail_start:].splitlines()
+    head = piece(0, head_end).splitlines()
+    tail = piece(tail_start, len(text)).splitlines()
     body = [*head, f"… [{omitted:,} lines omitted]", *picked, *tail]
     return shorten("\n".join(ln[:300] for ln in body), 3_000), errors
 
@@ -226,7 +242,7 @@ def _params(
         text = value if isinstance(value, str) else orjson.dumps(value).decode()
         if key in ("file_path", "path", "notebook_path"):
             text = _relative(text, cwd)
-        out[str(key)] = shorten(scrub(text, allow), limit)  # redact, then cut
+        out[str(key)] = scrub_short(text, limit, allow)
     return out
 
 
@@ -302,6 +318,9 @@ class _EventBuilder:
         """Secrets and personal data out, before any shortening (a cut token would not match)."""
         return scrub(text, self.opts.email_allow)
 
+    def short(self, text: str, limit: int) -> str:
+        return scrub_short(text, limit, self.opts.email_allow)
+
     def _event(self, msg: Message, kind: str, **kw: Any) -> Event:
         self.n += 1
         return Event(self.n, kind, session=msg.session_id[:8], agent=msg.agent, **kw)
@@ -309,17 +328,17 @@ class _EventBuilder:
     def events(self, msg: Message) -> Iterator[Event]:
         opts = self.opts
         if msg.role == "summary":
-            yield self._event(msg, "summary", text=shorten(self.scrub(msg.blocks[0].text), 300))
+            yield self._event(msg, "summary", text=self.short(msg.blocks[0].text, 300))
             return
         if msg.role == "system":
             kind = "compaction" if "compact" in msg.subtype else "error"
-            yield self._event(msg, kind, text=shorten(self.scrub(msg.blocks[0].text), 600))
+            yield self._event(msg, kind, text=self.short(msg.blocks[0].text, 600))
             return
         if msg.is_meta:
             return
         if msg.is_compact_summary:
             text = " ".join(b.text for b in msg.blocks if b.kind == "text")
-            yield self._event(msg, "compaction", text=shorten(self.scrub(text), 2_000))
+            yield self._event(msg, "compaction", text=self.short(text, 2_000))
             return
         for block in msg.blocks:
             if block.kind == "text":
@@ -327,7 +346,7 @@ class _EventBuilder:
                 if not text and not interrupted:
                     continue
                 if msg.role == "assistant" and msg.is_api_error:
-                    yield self._event(msg, "error", text=shorten(self.scrub(text), 600))
+                    yield self._event(msg, "error", text=self.short(text, 600))
                 elif msg.role == "user" and not text:  # a bare interrupt marker
                     self.after_interrupt = True
                     yield self._event(msg, "interrupt")
@@ -335,16 +354,14 @@ class _EventBuilder:
                     yield self._event(
                         msg,
                         "prompt",
-                        text=shorten(self.scrub(text), opts.text_chars),
+                        text=self.short(text, opts.text_chars),
                         interrupted=interrupted or self.after_interrupt,
                     )
                     self.after_interrupt = False
                 else:
-                    yield self._event(msg, "text", text=shorten(self.scrub(text), opts.text_chars))
+                    yield self._event(msg, "text", text=self.short(text, opts.text_chars))
             elif block.kind == "thinking":
-                yield self._event(
-                    msg, "thinking", text=shorten(self.scrub(block.text), opts.thinking_chars)
-                )
+                yield self._event(msg, "thinking", text=self.short(block.text, opts.thinking_chars))
             elif block.kind == "image":
                 yield self._event(msg, "prompt" if msg.role == "user" else "text", text="[image]")
             elif block.kind == "tool_use":
@@ -371,7 +388,9 @@ class _EventBuilder:
                     # The file is in the repository: its content adds tokens, not knowledge.
                     text = f"[{raw.count(chr(10)) + 1:,} lines read]"
                 else:
-                    text, errors = result_excerpt(self.scrub(raw), opts, want_errors=block.is_error)
+                    text, errors = result_excerpt(
+                        raw, opts, want_errors=block.is_error, allow=opts.email_allow
+                    )
                 if block.images:
                     text += f"\n[{block.images} image(s)]"
                 yield self._event(

@@ -129,3 +129,34 @@ def test_look_alikes_reach_the_digest_unchanged(tmp_path: Path) -> None:
     assert clean_digest(out) == 0
     text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("digest-*.md")))
     assert "[REDACTED:" not in text
+
+
+def test_secrets_across_the_excerpt_edges_are_redacted_whole(tmp_path: Path) -> None:
+    """A long tool result keeps its head, error lines and tail: a key whose BEGIN line is in
+    the omitted middle, a token cut by the 300-character line limit, a secret at a piece's edge
+    — each is redacted as the whole result would be."""
+    g = sc.positives(5)
+    key = next(s for s in g if s.family == "private-key")
+    token = next(s for s in g if s.family == "github-pat").needles[0]
+    jwt = next(s for s in g if s.family == "jwt")
+    lines = [f"step {i}: ok" for i in range(400)]
+    lines[1] = "x" * 290 + f" GITHUB_TOKEN={token}"  # cut by the 300-character line limit
+    lines[200] = "error: auth failed for " + jwt.text  # an error line in the middle
+    text = "\n".join([*lines, key.text])  # only the key's last lines are in the tail
+    session = write_jsonl(
+        tmp_path / "s.jsonl",
+        [
+            assistant(
+                {"type": "tool_use", "id": "t", "name": "Bash", "input": {"command": "make"}},
+                "u1",
+                "m1",
+            ),
+            tool_result("t", text, "u2", is_error=True),
+        ],
+    )
+    out = tmp_path / "digest"
+    build_digest(discover([session]), out)
+    digest = "\n".join(p.read_text(encoding="utf-8") for p in sorted(out.iterdir()))
+    for needle in (token, *jwt.needles, *key.needles):
+        assert not sc.leaked(needle, digest)
+    assert "[REDACTED:private-key]" in digest and "error: auth failed" in digest

@@ -27,7 +27,7 @@ import orjson
 
 from learn.errors import DocError
 from learn.privacy import personal
-from learn.privacy.redact import find_secrets, redact
+from learn.privacy.redact import find_secrets, redact, redact_head, redact_slice
 from learn.privacy.scanner import Betterleaks, ScanFinding, SecretScanner
 
 __all__ = [
@@ -39,6 +39,8 @@ __all__ = [
     "guarded",
     "scanner",
     "scrub",
+    "scrub_head",
+    "scrub_slice",
 ]
 
 P = ParamSpec("P")
@@ -53,6 +55,18 @@ def scanner() -> SecretScanner:
 def scrub(text: str, allow: tuple[str, ...] = ()) -> str:
     """The fast, in-process part of :func:`clean` (what the digest runs over every string)."""
     return personal.mask(redact(text), allow)
+
+
+def scrub_head(text: str, keep: int, allow: tuple[str, ...] = ()) -> str:
+    """:func:`scrub` of ``text[:keep]``, as if the whole text had been scrubbed first (what the
+    digest runs before it shortens a long text)."""
+    return personal.mask(redact_head(text, keep), allow)
+
+
+def scrub_slice(text: str, start: int, end: int, allow: tuple[str, ...] = ()) -> str:
+    """:func:`scrub` of ``text[start:end]`` (line-aligned), as if the whole text had been
+    scrubbed first (what the digest runs on the lines it keeps of a tool result)."""
+    return personal.mask(redact_slice(text, start, end), allow)
 
 
 def _mask(text: str, found: Iterable[ScanFinding]) -> str:

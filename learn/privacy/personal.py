@@ -23,21 +23,31 @@ __all__ = ["EMAIL_MARKER", "allowed_domains", "findings", "mask"]
 
 EMAIL_MARKER = "[REDACTED:email]"
 
-_HOME = re.compile(
-    r"(?:(?<![\w./-])/home|(?<![\w./-])/Users|(?<![A-Za-z])[A-Za-z]:[\\/]+Users)[\\/]+(?!Shared\b|Public\b)"
-    r"(?P<user>[^\\/\s'\"`<>|:*?]{1,64})(?=[\\/]|$|[\s'\"`<>|:,;)\]}])"
+# Every pattern starts with a literal, so that ``re`` jumps between its occurrences at C speed;
+# what must come before it is checked after the match (or with a lookbehind after the literal).
+_USER = (
+    r"""(?!Shared[\\/]|Public[\\/])(?P<user>[^\\/\s'"`<>|:*?]{1,64})(?=[\\/]|$|[\s'"`<>|:,;)\]}])"""
 )
+_HOMES = (
+    re.compile(r"/home/(?<![\w./-]/home/)" + _USER),
+    re.compile(r"/Users/(?<![\w./-]/Users/)" + _USER),
+    re.compile(r"Users\\{1,2}(?<=\\Users\\)" + _USER),
+)
+_DRIVE = re.compile(r"(?<![A-Za-z])[A-Za-z]:(?:\\{1,2}|/)?$")
 # Claude Code names a project's folder after its path: -home-alice-src-app, -Users-bob-dev-x.
-_PROJECT_DIR = re.compile(r"(?<![\w-])-(?:home|Users|C--Users)-[A-Za-z0-9._]{1,64}(?=-)")
-_CLAUDE_PATH = re.compile(
-    r"""(?:~|\$HOME|/root)[\\/]+\.claude[\\/]+(?:[^\s'"`<>|,;()\[\]{}]*[\\/])?"""
-    r"""(?P<name>[^\s'"`<>|,;()\[\]{}\\/]*)"""
+_PROJECT_DIRS = (
+    re.compile(r"-home-(?<![\w-]-home-)[A-Za-z0-9._]{1,64}(?=-)"),
+    re.compile(r"-Users-(?<![\w-]-Users-)[A-Za-z0-9._]{1,64}(?=-)"),
 )
+_CLAUDE_PATH = re.compile(
+    r"""\.claude[\\/]+(?:[^\s'"`<>|,;()\[\]{}]*[\\/])?(?P<name>[^\s'"`<>|,;()\[\]{}\\/]*)"""
+)
+_CLAUDE_HOME = re.compile(r"(?:~|\$HOME|\$\{HOME\}|/root)[\\/]+$")
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])(?<!//)(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]{0,63})"
     r"@(?P<domain>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24})(?![A-Za-z0-9-])"
 )
+_LOCAL = re.compile(r"(?<![A-Za-z0-9._%+-])(?<!//)[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}$")
 _EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", "localhost")
 _EXAMPLE_TLDS = (".example", ".invalid", ".test", ".localhost")
 _NOT_PERSONAL_LOCAL = frozenset(["git"])  # git@github.com:org/repo.git
@@ -59,33 +69,69 @@ def _allowed(local: str, domain: str, allow: tuple[str, ...]) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in allow)
 
 
+Span = tuple[int, int, str, str]  # start, end, replacement, kind
+
+
+def _spans(text: str, allow: tuple[str, ...]) -> list[Span]:
+    """Every piece of personal data, as (start, end, replacement, kind), in text order; home
+    directories first, so a ``~/.claude`` path is found in the text as it will read."""
+    out: list[Span] = []
+    if "/home/" in text or "Users" in text:
+        for pattern in _HOMES:
+            for m in pattern.finditer(text):
+                start = m.start()
+                if pattern is _HOMES[2] or text[start - 1 : start] == ":":
+                    drive = _DRIVE.search(text, max(0, start - 4), start)
+                    if drive is None:
+                        continue  # not C:\Users\ (nor C:/Users/)
+                    start = drive.start()
+                out.append((start, m.end(), "~", "home-directory"))
+    if "-home-" in text or "-Users-" in text:
+        for pattern in _PROJECT_DIRS:
+            out += [(m.start(), m.end(), "~", "home-directory") for m in pattern.finditer(text)]
+    if ".claude" in text:
+        for m in _CLAUDE_PATH.finditer(text):
+            home = _CLAUDE_HOME.search(text, max(0, m.start() - 8), m.start())
+            before = [s for s in out if s[1] <= m.start() and s[1] >= m.start() - 2]
+            if home is not None or before:
+                start = home.start() if home is not None else before[-1][0]
+                name = m.group("name") or "~/.claude"
+                out.append((start, m.end(), name, "claude-path"))
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            local = _LOCAL.search(text, max(0, m.start() - 64), m.start())
+            if local and not _allowed(local.group(), m.group("domain"), allow):
+                out.append((local.start(), m.end(), EMAIL_MARKER, "email"))
+    return _merge(out)
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    """Non-overlapping spans; of overlapping ones the wider (an enclosing path) wins."""
+    spans.sort(key=lambda s: (s[0], -s[1]))
+    merged: list[Span] = []
+    for span in spans:
+        if merged and span[0] < merged[-1][1]:
+            if span[1] > merged[-1][1]:
+                merged[-1] = (merged[-1][0], span[1], span[2], span[3])
+            continue
+        merged.append(span)
+    return merged
+
+
 def mask(text: str, allow: tuple[str, ...] = ()) -> str:
     """``text`` with home directories as ``~``, ``~/.claude/…`` paths as their file name and
     e-mail addresses (outside ``allow``) masked."""
-    if "Users" in text or "/home/" in text:
-        text = _HOME.sub(lambda m: "~", text)
-    if "-home-" in text or "Users-" in text:
-        text = _PROJECT_DIR.sub("~", text)
-    if ".claude" in text:
-        text = _CLAUDE_PATH.sub(lambda m: m.group("name") or "~/.claude", text)
-    if "@" in text:
-        text = _EMAIL.sub(
-            lambda m: (
-                m.group(0) if _allowed(m.group("local"), m.group("domain"), allow) else EMAIL_MARKER
-            ),
-            text,
-        )
-    return text
+    spans = _spans(text, allow)
+    if not spans:
+        return text
+    out, pos = [], 0
+    for start, end, replacement, _ in spans:
+        out += [text[pos:start], replacement]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def findings(text: str, allow: tuple[str, ...] = ()) -> list[tuple[int, str]]:
     """(offset, kind) of every piece of personal data :func:`mask` would change."""
-    out = [(m.start(), "home-directory") for m in _HOME.finditer(text)]
-    out += [(m.start(), "home-directory") for m in _PROJECT_DIR.finditer(text)]
-    out += [(m.start(), "claude-path") for m in _CLAUDE_PATH.finditer(text)]
-    out += [
-        (m.start(), "email")
-        for m in _EMAIL.finditer(text)
-        if not _allowed(m.group("local"), m.group("domain"), allow)
-    ]
-    return sorted(out)
+    return [(start, kind) for start, _, _, kind in _spans(text, allow)]

@@ -61,7 +61,15 @@ from dataclasses import dataclass
 
 from learn.privacy import allowlist
 
-__all__ = ["KINDS", "Finding", "contains_secret", "find_secrets", "redact"]
+__all__ = [
+    "KINDS",
+    "Finding",
+    "contains_secret",
+    "find_secrets",
+    "redact",
+    "redact_head",
+    "redact_slice",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -919,3 +927,26 @@ def redact(text: str) -> str:
         text = _apply(text, findings)
         findings = find_secrets(text)
     return text
+
+
+#: How far past a cut :func:`redact_slice` looks, so that a secret (or the context that makes one,
+#: like ``| base64 -d`` after a blob) across the cut is still found whole.
+HEAD_MARGIN = 2048
+
+
+def redact_slice(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` as :func:`redact` of the whole text would show it: a secret across
+    either edge is replaced whole. Only ``HEAD_MARGIN`` characters either side are scanned, so a
+    few lines kept from a long text cost a few lines' work."""
+    lo = max(0, start - HEAD_MARGIN)
+    window = text[lo : end + HEAD_MARGIN]
+    a, b = start - lo, end - lo
+    found = [f for f in find_secrets(window) if f.start < b and f.end > a]
+    a = min([a, *(f.start for f in found)])
+    b = max([b, *(f.end for f in found)])
+    return redact(_apply(window[a:b], [Finding(f.kind, f.start - a, f.end - a) for f in found]))
+
+
+def redact_head(text: str, keep: int) -> str:
+    """``redact_slice(text, 0, keep)``: the head of a long text about to be shortened."""
+    return redact_slice(text, 0, keep)
