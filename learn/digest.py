@@ -25,6 +25,7 @@ from typing import IO, Any
 import orjson
 
 from learn.privacy.outbound import scrub, scrub_head, scrub_slice
+from learn.privacy.redact import HEAD_MARGIN
 from learn.transcripts.files import SessionFile
 from learn.transcripts.reader import Message, ReadStats, read_sessions
 
@@ -127,9 +128,9 @@ def scrub_short(text: str, limit: int, allow: tuple[str, ...] = ()) -> str:
     """``shorten(scrub(text), limit)``: secrets and personal data out before the cut (a cut token
     would no longer match), scrubbing only what is kept and enough past the cut that a secret
     across it is found whole."""
-    if len(text) <= limit:
-        return scrub(text, allow)
     keep = limit - limit // 5
+    if len(text) <= keep + 2 * HEAD_MARGIN:  # cheaper to scrub it all than a head and margin
+        return shorten(scrub(text, allow), limit)
     return f"{scrub_head(text, keep, allow)}… [+{len(text) - keep:,} chars]"
 
 
@@ -190,6 +191,9 @@ def _nth_newline_from_end(text: str, n: int) -> int:
     return pos + 1 if pos < len(text) and text[pos] == "\n" else pos
 
 
+_SCRUB_WHOLE = 16_000  # characters: a longer tool result is scrubbed piece by piece
+
+
 def result_excerpt(
     text: str, opts: DigestOptions, *, want_errors: bool = True, allow: tuple[str, ...] = ()
 ) -> tuple[str, list[str]]:
@@ -197,8 +201,12 @@ def result_excerpt(
     Each piece kept is scrubbed (secrets, personal data) before any cut, as the whole text would
     be (``scrub_slice``: a secret across a piece's edge is found whole)."""
 
+    whole = len(text) <= _SCRUB_WHOLE  # scanning it all costs less than the pieces' margins
+    if whole:
+        text = scrub(text, allow)
+
     def piece(a: int, b: int) -> str:
-        return scrub_slice(text, a, b, allow)
+        return text[a:b] if whole else scrub_slice(text, a, b, allow)
 
     errors: list[str] = []
     if want_errors:
@@ -206,7 +214,7 @@ def result_excerpt(
         errors = [piece(a, b).strip()[:300] for a, b in spans]
     keep = opts.result_head + opts.result_tail + opts.result_error_lines
     if len(text) <= 2_000 and text.count("\n") < keep:
-        return scrub(text, allow), errors
+        return text, errors
     head_end = _nth_newline(text, opts.result_head)
     tail_start = max(head_end, _nth_newline_from_end(text, opts.result_tail))
     picked = [

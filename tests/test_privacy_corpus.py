@@ -139,9 +139,9 @@ def test_secrets_across_the_excerpt_edges_are_redacted_whole(tmp_path: Path) -> 
     key = next(s for s in g if s.family == "private-key")
     token = next(s for s in g if s.family == "github-pat").needles[0]
     jwt = next(s for s in g if s.family == "jwt")
-    lines = [f"step {i}: ok" for i in range(400)]
+    lines = [f"step {i}: ok" for i in range(8000)]  # long enough to be scrubbed piece by piece
     lines[1] = "x" * 290 + f" GITHUB_TOKEN={token}"  # cut by the 300-character line limit
-    lines[200] = "error: auth failed for " + jwt.text  # an error line in the middle
+    lines[4000] = "error: auth failed for " + jwt.text  # an error line in the middle
     text = "\n".join([*lines, key.text])  # only the key's last lines are in the tail
     session = write_jsonl(
         tmp_path / "s.jsonl",
@@ -160,3 +160,11 @@ def test_secrets_across_the_excerpt_edges_are_redacted_whole(tmp_path: Path) -> 
     for needle in (token, *jwt.needles, *key.needles):
         assert not sc.leaked(needle, digest)
     assert "[REDACTED:private-key]" in digest and "error: auth failed" in digest
+
+
+def test_the_tail_of_a_key_without_its_begin_line_is_redacted() -> None:
+    key = next(s for s in sc.positives(5) if s.family == "private-key")
+    tail = key.text[key.text.index("\n", len(key.text) // 2) + 1 :]
+    out = redact(tail)
+    assert out.startswith("[REDACTED:private-key]")
+    assert not any(sc.leaked(n, out) for n in key.needles)

@@ -172,7 +172,10 @@ def _kw(behind: bytes, after: bytes, flag_behind: bytes, prose: bytes | None = N
     flag = b"(?<=%s)(?=%s%s%s)" % (flag_behind, after, _NAME_B, _FLAG_B)
     if prose is None:
         return assign + b"|" + flag
-    sentence = rb"(?<=%s)(?=%s[ \t]+(?:(?:is|was)[ \t]+)?[^\s])" % (behind, prose)
+    sentence = rb"(?<=%s)(?=%s[ \t]+(?:(?:is|was)[ \t]+|:[ \t]*)?[^\s]*[0-9!#$%%&*+=?@^~])" % (
+        behind,
+        prose,
+    )
     return assign + b"|" + flag + b"|" + sentence
 
 
@@ -775,7 +778,7 @@ def _key_tail(text: str, p: int) -> tuple[int, int, str] | None:
     if end_at < 0:
         return None
     e = _PKEY_END.match(text, end_at)
-    m = _KEY_LINES_BEFORE.search(text, max(0, end_at - 16384), end_at + 8)
+    m = _KEY_LINES_BEFORE.search(text, max(0, end_at - 16384), e.end() if e else end_at)
     if e is None or m is None or m.end() != end_at:
         return None
     return m.start(), e.end(), "private-key"
@@ -931,7 +934,7 @@ def redact(text: str) -> str:
 
 #: How far past a cut :func:`redact_slice` looks, so that a secret (or the context that makes one,
 #: like ``| base64 -d`` after a blob) across the cut is still found whole.
-HEAD_MARGIN = 2048
+HEAD_MARGIN = 512
 
 
 def redact_slice(text: str, start: int, end: int) -> str:
