@@ -172,7 +172,7 @@ def _kw(behind: bytes, after: bytes, flag_behind: bytes, prose: bytes | None = N
     flag = b"(?<=%s)(?=%s%s%s)" % (flag_behind, after, _NAME_B, _FLAG_B)
     if prose is None:
         return assign + b"|" + flag
-    sentence = rb"(?<=%s)(?=%s[ \t]+(?:(?:is|was)[ \t]+|:[ \t]*)?[^\s]*[0-9!#$%%&*+=?@^~])" % (
+    sentence = rb"(?<=%s)(?=%s[ \t]+(?:(?:is|was|to)[ \t]+|:[ \t]*)?[^\s]*[0-9!#$%%&*+=?@^~])" % (
         behind,
         prose,
     )
@@ -434,6 +434,7 @@ _NOT_SECRET_VALUES = frozenset(
         *("pass", "password", "passwd", "secret", "token", "redacted", "value", "example"),
         *("placeholder", "dummy", "changeme", "foobar"),  # example values
         *("include", "omit", "same-origin", "files", "compat", "systemd", "sss"),  # fetch, nss
+        *("await", "new", "yield", "async", "function", "lambda", "typeof", "return"),  # code
     ]
 )
 _ENV_READ = re.compile(r"(?i)(?:os\.environ|os\.getenv|getenv|process\.env|env\b|ENV\[)")
@@ -600,7 +601,9 @@ def _private_key(text: str, p: int) -> tuple[int, int, str] | None:
 _PROSE_NAMES = frozenset(
     ["password", "passwd", "passphrase", "pwd", "token", "secret", "key", "apikey", "api_key"]
 )
-_PROSE_VALUE = re.compile(r"""(?:(?:is|was)[ \t]+|:[ \t]*)?['"`]?(?P<v>[^\s'"`]{6,256})""")
+_PROSE_VALUE = re.compile(
+    r"""(?:(?:is|was|to|set[ \t]+to)[ \t]+|[:=][ \t]*)?['"`]?(?P<v>[^\s'"`]{6,256})"""
+)
 _TRAILING_PUNCT = ".,;:)]}>"
 _CLASSES = (re.compile("[A-Z]"), re.compile("[a-z]"), re.compile("[0-9]"), re.compile(r"[^\w\s]"))
 _WORDS = re.compile(r"[A-Za-z]+(?:[-_.][A-Za-z]+)*")
@@ -628,7 +631,7 @@ def _prose(text: str, name: str, pos: int) -> tuple[int, int, str] | None:
     while end > start and text[end - 1] in _TRAILING_PUNCT:
         end -= 1
     value = text[start:end]
-    stated = text[pos:start].strip(" \t'\"`") in ("is", "was", ":")
+    stated = text[pos:start].strip(" \t'\"`") in ("is", "was", "to", ":", "=")
     if not _random_looking(value, 6 if stated else 10):
         return None
     return start, end, _token_kind(value) or "secret-prose"
