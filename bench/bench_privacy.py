@@ -8,7 +8,7 @@ left, after the first pass alone (``learn.privacy.redact``) and after the whole 
 (with the Betterleaks second pass). False positives: the share of harmless look-alikes that the
 outbound check changes. Redaction throughput: ``scrub`` (secrets and personal data) over every
 string of the 100 MB input. Digest throughput: ``build_digest`` of the current tree and of
-``--baseline`` (the last commit before the privacy work, extracted with ``git archive``), each in
+``--baseline`` (default: the commit before the privacy work, extracted with ``git archive``), each in
 a child process, interleaved, best of N.
 """
 
@@ -23,15 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from bench.common import CACHE, ROOT, inputs
 
+from bench.common import CACHE, ROOT, inputs
 from learn.digest import build_digest
 from learn.privacy.outbound import clean, clean_digest, scrub
 from learn.privacy.redact import redact
 from learn.transcripts.files import discover
 from tests.support import secret_corpus as sc
 
-BASELINE = "87ba604"  # main before issue 11: redaction after shortening, the old rule set
+# "Before": the parent of the commit that added the placeholder allow-list, the first of the
+# privacy work (issue 11) — redaction after shortening, the old rule set, no second pass.
+FIRST_FILE = "learn/privacy/allowlist.py"
 TARGET_DROP = 15.0  # percent of digest throughput the privacy work may cost
 
 _CHILD = """
@@ -109,7 +111,16 @@ def _baseline_tree(rev: str) -> Path:
     return where
 
 
-def run(repeat: int = 3, baseline: str = BASELINE) -> dict[str, Any]:
+def baseline_rev() -> str:
+    """The commit before the privacy work (short hash)."""
+    log = ["git", "-C", str(ROOT), "log", "--diff-filter=A", "--format=%h", "--", FIRST_FILE]
+    added = subprocess.run(log, capture_output=True, text=True, check=True).stdout.split()
+    parent = ["git", "-C", str(ROOT), "rev-parse", "--short", f"{added[-1]}^"]
+    return subprocess.run(parent, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def run(repeat: int = 3, baseline: str | None = None) -> dict[str, Any]:
+    baseline = baseline or baseline_rev()
     res: dict[str, Any] = {"corpus": corpus(), "baseline": baseline}
     main, truth = inputs(["100MB"])["100MB"]
     size = truth["bytes_total"]
@@ -186,7 +197,7 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--baseline", default=BASELINE)
+    parser.add_argument("--baseline", default=None, help="git revision (default: before issue 11)")
     args = parser.parse_args(argv)
     res = run(args.repeat, args.baseline)
     for row in rows(res):
