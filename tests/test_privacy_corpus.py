@@ -60,7 +60,7 @@ def test_false_positives_stay_under_three_percent() -> None:
     [
         "SLACK_BOT_TOKEN=" + "xoxb-" + "your-bot-token-here",
         "export GITHUB_TOKEN=" + "ghp_" + "x" * 36,
-        "aws_access_key_id = " + "AKIA" + "IOSFODNN7" + "EXAMPLE",
+        "key: " + "sk-" + "proj-" + "example-key-for-the-docs",
         "STRIPE_KEY=" + "sk_test_" + "X" * 24,
         "API_KEY=<your-api-key>",
         "password: changeme",
@@ -72,7 +72,13 @@ def test_documented_placeholders_are_allowed(text: str) -> None:
     assert redact(text) == text
 
 
-@pytest.mark.parametrize("word", allowlist.PLACEHOLDER_WORDS)
+def test_aws_documented_example_keys_are_still_redacted() -> None:
+    """They look exactly like real keys (upper case EXAMPLE is not on the allow-list)."""
+    text = "AWS_ACCESS_KEY_ID=" + "AKIA" + "IOSFODNN7" + "EXAMPLE"
+    assert redact(text) == "AWS_ACCESS_KEY_ID=[REDACTED:aws-access-key]"
+
+
+@pytest.mark.parametrize("word", [*allowlist.PLACEHOLDER_WORDS, *allowlist.LOWER_CASE_WORDS])
 def test_every_allow_list_word_lets_a_value_through(word: str) -> None:
     text = f"API_TOKEN=Q7{word}Zk93Lm"
     assert redact(text) == text

@@ -30,8 +30,8 @@ from learn.privacy.redact import (
 
 BODY36 = "A1b2" * 9
 GH = "ghp_" + BODY36
-AWS_ID = "AKIA" + "Q3VZ7MPLK2RW5TXN"
-AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYQ7ZK2MLPRT"
+AWS_ID = "AKIA" + "IOSFODNN7EXAMPLE"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
 JWT = (
     "eyJ" + "hbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
     "." + "eyJ" + "zdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"

@@ -460,16 +460,8 @@ def negatives(seed: int = 11) -> list[Sample]:
     add("placeholder-stripe", "STRIPE_KEY=sk_test_XXXXXXXXXXXXXXXXXXXXXXXX", "text")
     add("placeholder-angle", "API_KEY=<your-api-key>\nSECRET=<paste secret here>", "text")
     add("placeholder-changeme", "password: changeme\nadmin_password: CHANGE_ME", "edit")
-    add(
-        "placeholder-aws-example",
-        "aws_access_key_id = " + _p("AKIA", "IOSFODNN7", "EXAMPLE"),
-        "text",
-    )
-    add(
-        "placeholder-aws-secret-example",
-        "aws_secret_access_key = " + _p("wJalrXUtnFEMI", "/K7MDENG/bPxRfiCY", "EXAMPLEKEY"),
-        "text",
-    )
+    add("placeholder-example-word", "API_KEY=your-example-api-key-value", "text")
+    add("placeholder-insert", 'client_secret: "<insert client secret>"', "edit")
     add("placeholder-your-token", 'TOKEN="your-token-here"', "text")
     add("placeholder-dots", "ANTHROPIC_API_KEY=sk-ant-...", "text")
     add("fetch-credentials", "fetch(url, { credentials: 'include', mode: 'cors' })", "edit")
