@@ -83,11 +83,14 @@ class Betterleaks:
         return out
 
     def scan_files(self, paths: Sequence[Path]) -> dict[Path, list[ScanFinding]]:
+        """Findings per file; the CLI scans the files' folders in one go (one target per file
+        costs a scan each), and findings in other files there are left out."""
         out: dict[Path, list[ScanFinding]] = {}
-        if not paths:
+        wanted = {p.resolve(): p for p in paths}
+        if not wanted:
             return out
-        by_name = {str(p): p for p in paths}
-        cmd = [self._binary, "fs", *by_name, "--no-banner", "--jsonl", "-o", "-"]
+        folders = sorted({str(p.parent) for p in wanted})
+        cmd = [self._binary, "fs", *folders, "--no-banner", "--jsonl", "-o", "-"]
         cmd += ["--no-color", "-l", "error", "--exit-code", "0"]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
@@ -98,8 +101,8 @@ class Betterleaks:
                 continue
             match, loc = item.get("match", {}), item.get("location", {})
             value = match.get("value") or match.get("full") or ""
-            path = by_name.get(loc.get("path", ""), Path(loc.get("path", "")))
-            if _keep(value):
+            path = wanted.get(Path(loc.get("path", "")).resolve())
+            if path is not None and _keep(value):
                 finding = ScanFinding(item.get("rule_id", "?"), loc.get("start_line", 1), value)
                 out.setdefault(path, []).append(finding)
         return out
