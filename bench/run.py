@@ -24,7 +24,7 @@ import orjson
 from bench.common import CACHE, LABELS, RESULTS, ROOT, STAGE_TITLES, inputs
 from learn.engines.claude import FIRST_REQUEST_TOKENS
 
-SECTIONS = ("throughput", "memory", "github", "startup", "tokens", "learning")
+SECTIONS = ("throughput", "memory", "github", "startup", "tokens", "learning", "privacy")
 
 # The targets (bench/README.md says why each is what it is).
 TARGET_RATIO = 0.5  # digest speed / bare orjson pass
@@ -220,6 +220,10 @@ def rows_for(res: dict[str, Any]) -> list[Row]:
                     "info",
                 )
             )
+    if "privacy" in res:
+        from bench import bench_privacy
+
+        rows += bench_privacy.rows(res["privacy"])
     return rows
 
 
@@ -374,6 +378,14 @@ def main(argv: list[str] | None = None) -> int:
         s = time.perf_counter()
         res["learning"] = bench_learning.run()
         timings["learning"] = time.perf_counter() - s
+
+    if "privacy" not in skip:
+        from bench import bench_privacy
+
+        print("privacy: secret corpus, redaction throughput, digest before/after")
+        s = time.perf_counter()
+        res["privacy"] = bench_privacy.run(max(3, args.repeat - 2))
+        timings["privacy"] = time.perf_counter() - s
 
     missed_speed = any(t["ratio"] < TARGET_RATIO for t in res.get("throughput", {}).values())
     if args.profile == "always" or (args.profile == "auto" and missed_speed):

@@ -1,4 +1,7 @@
-"""What the tasks print: rich on a terminal, plain lines (and workflow commands) in CI."""
+"""What the tasks print: rich on a terminal, plain lines (and workflow commands) in CI.
+
+Every message passes ``learn.privacy.outbound.clean``: logs leave the machine too (CI logs).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from rich.console import Console
+
+from learn.privacy.outbound import clean
 
 
 def in_actions() -> bool:
@@ -28,12 +33,13 @@ class Output:
         )
 
     def info(self, message: str) -> None:
-        self.console.print(message, markup=False)
+        self.console.print(clean(message), markup=False)
 
     def ok(self, message: str) -> None:
         self._styled("✓ ", "green", message)
 
     def warn(self, message: str, title: str = "learn-async") -> None:
+        message = clean(message)
         if self.actions:
             print(
                 f"::warning title={_prop(title)}::{_escape(message)}", file=self.stream, flush=True
@@ -43,6 +49,7 @@ class Output:
 
     def error(self, message: str, title: str = "learn-async") -> None:
         """A problem; in Actions an ``::error`` annotation with a title (shown in the run's list)."""
+        message = clean(message)
         if self.actions:
             print(f"::error title={_prop(title)}::{_escape(message)}", file=self.stream, flush=True)
         else:
@@ -51,7 +58,7 @@ class Output:
     def _styled(self, mark: str, style: str, message: str, console: Console | None = None) -> None:
         console = console or self.console
         console.print(f"[{style}]{mark}[/{style}]", end="")
-        console.print(message, markup=False)
+        console.print(clean(message), markup=False)
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:

@@ -2,7 +2,8 @@
 
 Transcript messages become :class:`Event` objects (user prompts, assistant text and reasoning,
 tool calls with long parameters shortened, tool results as head + error lines + tail, errors,
-compaction summaries; images become a marker), every string redacted. Events are streamed into
+compaction summaries; images become a marker), every string redacted (secrets and personal data,
+``learn.privacy``) before it is shortened. Events are streamed into
 
 - ``digest-NNN.md``: a compact, deterministic rendering, chunked at a token budget on event
   boundaries — what a model reads;
@@ -25,7 +26,8 @@ from typing import Any
 import msgspec
 import orjson
 
-from learn.privacy.redact import redact
+from learn.privacy.outbound import scrub, scrub_head, scrub_slice
+from learn.privacy.redact import HEAD_MARGIN
 from learn.transcripts.files import SessionFile
 from learn.transcripts.reader import Block, Message, ReadStats, read_sessions
 
@@ -88,6 +90,7 @@ class DigestOptions:
     result_error_lines: int = 8
     text_chars: int = 2_500  # longest prompt/assistant text kept whole
     thinking_chars: int = 600
+    email_allow: tuple[str, ...] = ()  # e-mail domains kept (learn.privacy.personal)
 
 
 @dataclass(slots=True)
@@ -131,6 +134,16 @@ def shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return f"{text[: limit - limit // 5]}… [+{len(text) - (limit - limit // 5):,} chars]"
+
+
+def scrub_short(text: str, limit: int, allow: tuple[str, ...] = ()) -> str:
+    """``shorten(scrub(text), limit)``: secrets and personal data out before the cut (a cut token
+    would no longer match), scrubbing only what is kept and enough past the cut that a secret
+    across it is found whole."""
+    keep = limit - limit // 5
+    if len(text) <= keep + 2 * HEAD_MARGIN:  # cheaper to scrub it all than a head and margin
+        return shorten(scrub(text, allow), limit)
+    return f"{scrub_head(text, keep, allow)}… [+{len(text) - keep:,} chars]"
 
 
 def clean_text(text: str) -> tuple[str, bool]:
@@ -228,26 +241,39 @@ def _nth_newline_from_end(text: str, n: int) -> int:
     return pos + 1 if pos < len(text) and text[pos] == "\n" else pos
 
 
+_SCRUB_WHOLE = 16_000  # characters: a longer tool result is scrubbed piece by piece
+
+
 def result_excerpt(
-    text: str, opts: DigestOptions, *, want_errors: bool = True
+    text: str, opts: DigestOptions, *, want_errors: bool = True, allow: tuple[str, ...] = ()
 ) -> tuple[str, list[str]]:
-    """Head + error lines + tail of a tool result, and (if wanted) the error lines on their own."""
+    """Head + error lines + tail of a tool result, and (if wanted) the error lines on their own.
+    Each piece kept is scrubbed (secrets, personal data) before any cut, as the whole text would
+    be (``scrub_slice``: a secret across a piece's edge is found whole)."""
+
+    whole = len(text) <= _SCRUB_WHOLE  # scanning it all costs less than the pieces' margins
+    if whole:
+        text = scrub(text, allow)
+
+    def piece(a: int, b: int) -> str:
+        return text[a:b] if whole else scrub_slice(text, a, b, allow)
+
     errors: list[str] = []
     if want_errors:
         spans = _error_spans(text, 0, len(text), opts.result_error_lines)
-        errors = [text[a:b].strip()[:300] for a, b in spans]
+        errors = [piece(a, b).strip()[:300] for a, b in spans]
     keep = opts.result_head + opts.result_tail + opts.result_error_lines
     if len(text) <= 2_000 and text.count("\n") < keep:
         return text, errors
     head_end = _nth_newline(text, opts.result_head)
     tail_start = max(head_end, _nth_newline_from_end(text, opts.result_tail))
     picked = [
-        text[a:b] for a, b in _error_spans(text, head_end, tail_start, opts.result_error_lines)
+        piece(a, b) for a, b in _error_spans(text, head_end, tail_start, opts.result_error_lines)
     ]
     middle_lines = text.count("\n", head_end, tail_start)
     omitted = max(0, middle_lines - len(picked))
-    head = text[:head_end].splitlines()
-    tail = text[tail_start:].splitlines()
+    head = piece(0, head_end).splitlines()
+    tail = piece(tail_start, len(text)).splitlines()
     body = [*head, f"… [{omitted:,} lines omitted]", *picked, *tail]
     return shorten("\n".join(ln[:300] for ln in body), 3_000), errors
 
@@ -266,14 +292,27 @@ def _strip_cwd(text: str, cwd: str) -> str:
     return text
 
 
-def _params(tool_input: dict[str, Any], cwd: str, limit: int) -> dict[str, str]:
+def _params(
+    tool_input: dict[str, Any], cwd: str, limit: int, allow: tuple[str, ...] = ()
+) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in tool_input.items():
         text = value if isinstance(value, str) else _json_text(value)
         if key in ("file_path", "path", "notebook_path"):
             text = _relative(text, cwd)
-        out[str(key)] = redact(shorten(text, limit))
+        out[str(key)] = scrub_short(text, limit, allow)
     return out
+
+
+def _scrubbed(value: Any, allow: tuple[str, ...]) -> Any:
+    """A tool input with every string scrubbed (before ``edit_change`` cuts words short)."""
+    if isinstance(value, str):
+        return scrub(value, allow)
+    if isinstance(value, list):
+        return [_scrubbed(v, allow) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, allow) for k, v in value.items()}
+    return value
 
 
 def _json_text(value: Any) -> str:
@@ -350,25 +389,29 @@ class _EventBuilder:
         self.next_call = 0
         self.after_interrupt = False  # the next prompt redirects interrupted work
 
+    def short(self, text: str, limit: int) -> str:
+        """Secrets and personal data out before the text is shortened (a cut token would not match)."""
+        return scrub_short(text, limit, self.opts.email_allow)
+
     def events(self, msg: Message) -> list[Event]:
         """The events of one message, numbered on from the previous message's."""
         opts = self.opts
         session, agent, role = msg.session_id[:8], msg.agent, msg.role
         if role == "summary":
             self.n += 1
-            text = redact(shorten(msg.blocks[0].text, 300))
+            text = self.short(msg.blocks[0].text, 300)
             return [Event(self.n, "summary", text, session=session, agent=agent)]
         if role == "system":
             kind = "compaction" if "compact" in msg.subtype else "error"
             self.n += 1
-            text = redact(shorten(msg.blocks[0].text, 600))
+            text = self.short(msg.blocks[0].text, 600)
             return [Event(self.n, kind, text, session=session, agent=agent)]
         if msg.is_meta:
             return []
         if msg.is_compact_summary:
             text = " ".join(b.text for b in msg.blocks if b.kind == "text")
             self.n += 1
-            text = redact(shorten(text, 2_000))
+            text = self.short(text, 2_000)
             return [Event(self.n, "compaction", text, session=session, agent=agent)]
         out: list[Event] = []
         for block in msg.blocks:
@@ -379,13 +422,13 @@ class _EventBuilder:
                     continue
                 self.n += 1
                 if role == "assistant" and msg.is_api_error:
-                    text = redact(shorten(text, 600))
+                    text = self.short(text, 600)
                     out.append(Event(self.n, "error", text, session=session, agent=agent))
                 elif role == "user" and not text:  # a bare interrupt marker
                     self.after_interrupt = True
                     out.append(Event(self.n, "interrupt", session=session, agent=agent))
                 elif role == "user":
-                    text = redact(shorten(text, opts.text_chars))
+                    text = self.short(text, opts.text_chars)
                     out.append(
                         Event(
                             self.n,
@@ -398,11 +441,11 @@ class _EventBuilder:
                     )
                     self.after_interrupt = False
                 else:
-                    text = redact(shorten(text, opts.text_chars))
+                    text = self.short(text, opts.text_chars)
                     out.append(Event(self.n, "text", text, session=session, agent=agent))
             elif kind == "thinking":
                 self.n += 1
-                text = redact(shorten(block.text, opts.thinking_chars))
+                text = self.short(block.text, opts.thinking_chars)
                 out.append(Event(self.n, "thinking", text, session=session, agent=agent))
             elif kind == "image":
                 self.n += 1
@@ -411,8 +454,12 @@ class _EventBuilder:
             elif kind == "tool_use":
                 self.next_call += 1
                 self.calls[block.tool_id] = (self.next_call, block.name)
-                change = edit_change(block.input) if block.name in _EDIT_TOOLS else ""
-                params = _params(block.input, msg.cwd, opts.param_chars)
+                change = (
+                    edit_change(_scrubbed(block.input, opts.email_allow))  # scrubbed, then cut
+                    if block.name in _EDIT_TOOLS
+                    else ""
+                )
+                params = _params(block.input, msg.cwd, opts.param_chars, opts.email_allow)
                 self.n += 1
                 out.append(
                     Event(
@@ -423,7 +470,7 @@ class _EventBuilder:
                         tool=block.name,
                         call=self.next_call,
                         params=params,
-                        change=redact(change),
+                        change=change,
                     )
                 )
             elif kind == "tool_result":
@@ -440,20 +487,22 @@ class _EventBuilder:
             text = f"[{raw.count(chr(10)) + 1:,} lines read]"
         else:
             raw = _strip_cwd(block.text, cwd)
-            text, errors = result_excerpt(raw, self.opts, want_errors=block.is_error)
+            text, errors = result_excerpt(
+                raw, self.opts, want_errors=block.is_error, allow=self.opts.email_allow
+            )
         if block.images:
             text += f"\n[{block.images} image(s)]"
         self.n += 1
         return Event(
             self.n,
             "result",
-            redact(text),
+            text,
             session=session,
             agent=agent,
             tool=name,
             call=number,
             is_error=block.is_error,
-            error_lines=[redact(e) for e in errors] if block.is_error else [],
+            error_lines=errors if block.is_error else [],
         )
 
 
@@ -606,7 +655,7 @@ def build_digest(
     )
     manifest = {
         "chunks": [p.name for p in writer.paths],
-        "sources": [{"path": str(f.path), "agent": f.agent} for f in files],
+        "sources": [{"path": scrub(str(f.path)), "agent": f.agent} for f in files],
         "sessions": sessions,
         "events": result.events,
         "prompts": result.prompts,

@@ -421,10 +421,10 @@ def _load_one(docs_root: Path, rel: Path) -> LearnedDoc:
         text = (docs_root / rel).read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise _Problem("not valid UTF-8") from None
-    from learn.privacy import redact
+    from learn.privacy import outbound
 
-    if redact.contains_secret(text):
-        raise _Problem("contains what looks like a secret: remove it (or redact it)")
+    if problems := outbound.doc_problems(text):
+        raise _Problem(f"{problems[0]}: remove it (or redact it)")
     return _parse(text, rel)
 
 

@@ -91,6 +91,11 @@ class Settings:
     bot_name: str = _setting(BOT_NAME, "commit author name")
     bot_email: str = _setting(BOT_EMAIL, "commit author e-mail")
     trunk: str = _setting("", "branch to start from (default: detected)")
+    email_allow: str = _setting(
+        "",
+        "e-mail domains kept in learned docs and PR text, comma-separated (e.g. acme.com); "
+        "every other address is masked",
+    )
     github_retries: int = _setting(3, "retries of a transient GitHub failure", minimum=0)
     github_backoff: float = _setting(
         1.0, "seconds before the first GitHub retry (doubled each time)", minimum=0

@@ -435,7 +435,7 @@ def test_validate_tree_reports_each_problem(tmp_path: Path) -> None:
         f"{tmp_path}/testing/Bad_Name.md: invalid slug 'Bad_Name': use lowercase a-z, 0-9 and '-'",
         f"{tmp_path}/testing/broken.md: unterminated front matter: no closing '---' line",
         f"{tmp_path}/testing/deep/x.md: nested too deep: docs live at <category>/<slug>.md",
-        f"{tmp_path}/testing/leak.md: contains what looks like a secret: remove it (or redact it)",
+        f"{tmp_path}/testing/leak.md: line 18: still contains a secret (github-token): remove it (or redact it)",
         f"{tmp_path}/testing/notes.txt: not a Markdown (.md) file; only learned docs belong here",
     ]
     assert all(TOKEN not in p for p in problems)
@@ -538,4 +538,4 @@ def test_index_does_not_leak_secrets_from_invalid_docs(tmp_path: Path) -> None:
     regenerate_index(tmp_path)
     text = (tmp_path / "index.md").read_text()
     assert TOKEN not in text
-    assert "`ops/leak.md`: contains what looks like a secret" in text
+    assert "`ops/leak.md`: line 2: still contains a secret (github-token)" in text

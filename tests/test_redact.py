@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from learn.privacy.allowlist import placeholder_token
 from learn.privacy.redact import (
     _ANY_SCAN,
     _SCANS,
@@ -59,7 +60,7 @@ TOKENS = {
     "github-server": ("ghs_" + BODY36, "github-token"),
     "github-refresh": ("ghr_" + BODY36, "github-token"),
     "github-fine-grained": (
-        "github_pat_" + "11ABCDEFG0" + "x" * 12 + "_" + "Zq9" * 19,
+        "github_pat_" + "11ABCDEFG0" + "Kq7Lm2Np4Rs8" + "_" + "Zq9" * 19,
         "github-token",
     ),
     "aws-access-key": (AWS_ID, "aws-access-key"),
@@ -590,7 +591,8 @@ def test_property_inserted_tokens_never_survive(
     text = "".join(parts)
     out = redact(text)
     for token, *_ in inserts:
-        assert _secret_part(token) not in out, (token, out)
+        if not placeholder_token(token):  # ghp_0000...: the allow-list lets placeholders through
+            assert _secret_part(token) not in out, (token, out)
     assert redact(out) == out
 
 

@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from learn.privacy.outbound import clean
+
 
 def write_outputs(values: Mapping[str, object], env: Mapping[str, str] | None = None) -> None:
     """Append ``values`` to ``$GITHUB_OUTPUT`` (heredoc form, safe for any text)."""
@@ -15,7 +17,7 @@ def write_outputs(values: Mapping[str, object], env: Mapping[str, str] | None = 
         return
     with Path(target).open("a", encoding="utf-8") as fh:
         for key, value in values.items():
-            text = "" if value is None else str(value)
+            text = "" if value is None else clean(str(value))
             delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
             fh.write(f"{key}<<{delimiter}\n{text}\n{delimiter}\n")
 
@@ -25,7 +27,7 @@ def write_summary(markdown: str, env: Mapping[str, str] | None = None) -> None:
     target = (os.environ if env is None else env).get("GITHUB_STEP_SUMMARY")
     if target:
         with Path(target).open("a", encoding="utf-8") as fh:
-            fh.write(markdown.rstrip("\n") + "\n\n")
+            fh.write(clean(markdown).rstrip("\n") + "\n\n")
 
 
 def run_url(env: Mapping[str, str] | None = None) -> str:

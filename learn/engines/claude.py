@@ -26,6 +26,7 @@ from learn.errors import EngineError, UsageError
 from learn.gateways.claude_cli import ClaudeCli, ClaudeCliLike, CliTimeout
 from learn.lessons.candidates import extract
 from learn.lessons.pack import evidence_pack
+from learn.privacy.outbound import clean
 from learn.settings import Settings
 
 TOOLS = "Read,Write,Edit,Glob,Grep"
@@ -71,7 +72,7 @@ def chunk_listing(chunks: list[Path]) -> str:
 def _fields(job: EngineJob) -> dict[str, str]:
     chunks = sorted(job.digest_dir.glob("digest-*.md"))
     source = (
-        f"The plan issue #{job.issue}: “{job.title}”."
+        f"The plan issue #{job.issue}: “{clean(job.title)}”."
         if job.issue is not None
         else "A local session (no plan issue)."
     )

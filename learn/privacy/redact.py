@@ -54,11 +54,22 @@ document still parses; literal ``\\n``/``\\t`` escape sequences count as separat
 
 from __future__ import annotations
 
+import base64
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-__all__ = ["KINDS", "Finding", "contains_secret", "find_secrets", "redact"]
+from learn.privacy import allowlist
+
+__all__ = [
+    "KINDS",
+    "Finding",
+    "contains_secret",
+    "find_secrets",
+    "redact",
+    "redact_head",
+    "redact_slice",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +91,37 @@ _TOKENS: dict[str, tuple[str, str, str]] = {
     "aws": ("aws-access-key", r"A(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9_])", ""),
     "ant": ("anthropic-key", r"sk-ant-[A-Za-z0-9_-]{20,512}", ""),
     "oaiproj": ("openai-key", r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,512}", ""),
-    "oai": ("openai-key", r"sk-[A-Za-z0-9_-]{20,512}", "Aa0"),
-    "slack": ("slack-token", r"xox[abposre]-[A-Za-z0-9-]{10,256}", ""),
+    "oai": ("openai-key", r"sk-[A-Za-z0-9]{32,512}(?![A-Za-z0-9_-])", "Aa0"),
+    "slack": ("slack-token", r"xox[abposre]-[A-Za-z0-9-]{10,256}", "0"),
     "slackapp": ("slack-token", r"xapp-[0-9]-[A-Za-z0-9-]{10,256}", ""),
     "stripe": ("stripe-key", r"[sr]k_(?:live|test)_[A-Za-z0-9]{16,256}(?![A-Za-z0-9_])", "Aa0"),
     "whsec": ("stripe-key", r"whsec_[A-Za-z0-9+/=]{20,256}", ""),
     "gapi": ("google-api-key", r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", ""),
     "gsecret": ("google-oauth-secret", r"GOCSPX-[0-9A-Za-z_-]{20,128}", ""),
+    "ya29": ("google-oauth-token", r"ya29\.[0-9A-Za-z_-]{30,2048}", ""),
     "gitlab": ("gitlab-token", r"glpat-[0-9A-Za-z_-]{20,128}", ""),
     "npm": ("npm-token", r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])", ""),
     "pypi": ("pypi-token", r"pypi-AgE[A-Za-z0-9_-]{50,1024}", ""),
     "hf": ("huggingface-token", r"hf_[A-Za-z]{34}(?![A-Za-z0-9_])", "Aa"),
+    "sendgrid": ("sendgrid-key", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", ""),
+    "docker": ("docker-token", r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{20,128}", ""),
+    "do": ("digitalocean-token", r"do[por]_v1_[a-f0-9]{64}", ""),
+    "shopify": ("shopify-token", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", ""),
+    "linear": ("linear-key", r"lin_(?:api|oauth)_[A-Za-z0-9]{40}", ""),
+    "pscale": ("planetscale-token", r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.=-]{32,64}", ""),
+    "supabase": ("supabase-token", r"sbp_[a-f0-9]{40}", ""),
+    "grafana": ("grafana-token", r"gl(?:c|sa)_[A-Za-z0-9_+/=-]{32,400}", "Aa0"),
+    "sentry": ("sentry-token", r"sntry[su]_[A-Za-z0-9_+/=-]{40,400}", ""),
+    "rubygems": ("rubygems-key", r"rubygems_[a-f0-9]{48}", ""),
+    "fly": ("fly-token", r"fo1_[A-Za-z0-9_-]{40,64}", ""),
+    "vault": ("vault-token", r"hv[sbr]\.[A-Za-z0-9_-]{24,256}", "Aa0"),
+    "age": ("age-secret-key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}", ""),
+    "postman": ("postman-key", r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}", ""),
+    "newrelic": ("newrelic-key", r"NRAK-[A-Z0-9]{27}", ""),
+    "mailgun": ("mailgun-key", r"key-[a-f0-9]{32}(?![A-Za-z0-9_-])", ""),
+    "databricks": ("databricks-token", r"dapi[a-f0-9]{32}(?:-[0-9])?(?![A-Za-z0-9_-])", ""),
+    "twilio": ("twilio-key", r"SK[a-f0-9]{32}(?![A-Za-z0-9_-])", ""),
+    "tfc": ("terraform-token", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,100}", ""),
     "jwt": (
         "jwt",
         r"eyJ[A-Za-z0-9_-]{8,1024}\.eyJ[A-Za-z0-9_-]{8,16384}\.[A-Za-z0-9_-]{0,1024}",
@@ -109,9 +140,7 @@ _KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/]{32}")
 # A Slack webhook from the "k" of "slack": the path after services/ is the secret.
 _SLACK_HOOK = re.compile(r"k\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{8,256}", re.I)
 # The password of scheme://user:password@host, matched from the "//" before an "@".
-_URL = re.compile(
-    r"//[^\s:/?#@\"'<>\[\]\\]{0,128}:(?P<pw>[^\s/?#\"'<>\\]{1,256})@(?=[A-Za-z0-9\[])"
-)
+_URL = re.compile(r"//[^\s:/?#@\"'<>\[\]\\]{0,128}:(?P<pw>[^\s/\"'<>\\]{1,256})@(?=[A-Za-z0-9\[])")
 _URL_WINDOW = 512
 
 _MARKER = re.compile(r"\[REDACTED:[a-z0-9-]{1,40}\]")
@@ -136,18 +165,25 @@ _SEP_B = (
 _FLAG_B = rb"[ \t]+(?=[^\s-])"  # "--token value"
 
 
-def _kw(behind: bytes, after: bytes, flag_behind: bytes) -> bytes:
-    """A keyword: ``behind`` ends where the scan's prefix ends, ``after`` follows it."""
+def _kw(behind: bytes, after: bytes, flag_behind: bytes, prose: bytes | None = None) -> bytes:
+    """A keyword: ``behind`` ends where the scan's prefix ends, ``after`` follows it; ``prose``
+    (what completes the word) also finds it in a sentence ("the password is ...")."""
     assign = b"(?<=%s)(?=%s%s%s)" % (behind, after, _NAME_B, _SEP_B)
     flag = b"(?<=%s)(?=%s%s%s)" % (flag_behind, after, _NAME_B, _FLAG_B)
-    return assign + b"|" + flag
+    if prose is None:
+        return assign + b"|" + flag
+    sentence = rb"(?<=%s)(?=%s[ \t]+(?:(?:is|was|to)[ \t]+|:[ \t]*)?[^\s]*[0-9!#$%%&*+=?@^~])" % (
+        behind,
+        prose,
+    )
+    return assign + b"|" + flag + b"|" + sentence
 
 
 # {literal prefix: (quick check right after it, [(label, lookaround)])}. No prefix may overlap
 # itself ("asi", not "asia"), so that no occurrence hides another.
 _SCAN_ALTS: dict[bytes, tuple[bytes, list[tuple[str, bytes]]]] = {
     b"_": (
-        rb"(?<=[pousrbcmfk]_)",
+        rb"(?<=[pousrbcmfkean1]_)",
         [
             ("t_ghp_3", rb"(?<=gh[pousr]_)"),
             ("t_ghpat_6", rb"(?<=github_)(?=pat_)"),
@@ -155,10 +191,21 @@ _SCAN_ALTS: dict[bytes, tuple[bytes, list[tuple[str, bytes]]]] = {
             ("t_npm_3", rb"(?<=npm_)"),
             ("t_hf_2", rb"(?<=hf_)"),
             ("t_stripe_2", rb"(?<=[sr]k_)(?=(?:live|test)_)"),
+            ("t_docker_4", rb"(?<=dckr_)"),
+            ("t_do_3", rb"(?<=do[por]_)(?=v1_)"),
+            ("t_shopify_5", rb"(?<=shp(?:at|ss|ca|pa)_)"),
+            ("t_linear_3", rb"(?<=lin_)(?=api_|oauth_)"),
+            ("t_pscale_6", rb"(?<=pscale_)"),
+            ("t_supabase_3", rb"(?<=sbp_)"),
+            ("t_grafana_3", rb"(?<=glc_)"),
+            ("t_grafana_4", rb"(?<=glsa_)"),
+            ("t_sentry_6", rb"(?<=sntry[su]_)"),
+            ("t_rubygems_8", rb"(?<=rubygems_)"),
+            ("t_fly_3", rb"(?<=fo1_)"),
         ],
     ),
     b"-": (
-        rb"(?<=[kabposrexti]-)",
+        rb"(?<=[kabposrextiy\s'\"]-)",
         [
             ("t_ant_oaiproj_oai_2", rb"(?<=sk-)"),
             ("t_slack_4", rb"(?<=xox[abposre]-)"),
@@ -166,15 +213,25 @@ _SCAN_ALTS: dict[bytes, tuple[bytes, list[tuple[str, bytes]]]] = {
             ("t_gsecret_6", rb"(?<=gocspx-)"),
             ("t_gitlab_5", rb"(?<=glpat-)"),
             ("t_pypi_4", rb"(?<=pypi-)(?=age)"),
+            ("t_age_3", rb"(?<=age-)(?=secret-key-1)"),
+            ("t_postman_4", rb"(?<=pmak-)"),
+            ("t_newrelic_4", rb"(?<=nrak-)"),
+            ("t_mailgun_3", rb"(?<=key-)(?=[0-9a-f]{32})"),
+            ("flag", rb"(?<=[\s'\"]-)(?=[pua][^\s=]|[pua][ \t]+[^\s-]|-user[ =])"),
         ],
     ),
     b"k": (
-        rb"(?=[.ei])",
+        rb"(?=[.0-9a-fi])",
         [
-            ("kw", _kw(rb"tok", rb"en(?!s(?![a-z])|iz)", rb"-tok")),  # not tokens, tokenizer
+            (
+                "kw",
+                _kw(rb"tok", rb"en(?!s(?![a-z])|iz)", rb"-tok", rb"en"),
+            ),  # not tokens, tokenizer
             ("kw", _kw(rb"[a-z]k", rb"ey", rb"-k")),  # apiKey, AccountKey (not a bare "key")
             ("kw", _kw(rb"[a-z][_-]k", rb"ey", rb"-k")),  # api_key, x-api-key
+            ("prose", rb"(?<=api k)(?=ey[ \t]+(?:is[ \t]+|was[ \t]+)?[^\s])"),
             ("t_aws_1", rb"(?<=ak)(?=ia)"),
+            ("t_twilio_1", rb"(?<=sk)(?=[0-9a-f]{32}(?![a-z0-9_-]))"),
             ("hook", rb"(?<=hooks\.slack)(?=\.com/)"),
             ("pkey", rb"(?<=private k)(?=ey(?: block)?-----)"),
         ],
@@ -182,17 +239,36 @@ _SCAN_ALTS: dict[bytes, tuple[bytes, list[tuple[str, bytes]]]] = {
     b"cre": (
         b"",
         [
-            ("kw", _kw(rb"secre", rb"t", rb"-secre")),  # secret
+            ("kw", _kw(rb"secre", rb"t", rb"-secre", rb"t")),  # secret
             ("kw", _kw(rb"cre", rb"d", rb"-cre")),  # cred, creds, credentials
         ],
     ),
-    b"pass": (b"", [("kw", _kw(rb"pass", b"", rb"-pass"))]),  # pass, password, passwd...
-    b"pwd": (b"", [("kw", _kw(rb"pwd", b"", rb"-pwd"))]),
+    b"pass": (
+        b"",
+        [("kw", _kw(rb"pass", b"", rb"-pass", rb"(?:word|wd|phrase)"))],
+    ),  # pass, password, passwd...
+    b"pwd": (b"", [("kw", _kw(rb"pwd", b"", rb"-pwd", b""))]),
     b"auth": (b"", [("kw", _kw(rb"auth", rb"(?!or(?![a-z]))", rb"-auth"))]),  # not "author"
     b"@": (b"", [("at", rb"(?<=\S@)(?=[a-z0-9\[])")]),
     b"eyj": (b"", [("t_jwt_0", rb"(?=[a-z0-9_-]{8,1024}\.eyj)")]),
-    b"asi": (b"", [("t_aws_0", rb"(?=a)")]),
-    b"aiz": (b"", [("t_gapi_0", rb"(?=a)")]),
+    b"a": (
+        rb"(?=[siz]|pi)",
+        [
+            ("t_aws_0", rb"(?=si(?:a))"),
+            ("t_gapi_0", rb"(?=iz(?:a))"),
+            ("t_databricks_1", rb"(?<=da)(?=pi[0-9a-f]{32})"),
+        ],
+    ),
+    b".": (
+        rb"(?<=(?:29|sg|h[vsbr]|v1)\.)",
+        [
+            ("t_ya29_4", rb"(?<=ya29\.)"),
+            ("t_sendgrid_2", rb"(?<=sg\.)(?=[a-z0-9_-]{22}\.)"),
+            ("t_vault_3", rb"(?<=hv[sbr]\.)(?=[a-z0-9_-]{24})"),
+            ("t_tfc_22", rb"(?<=\.atlasv1\.)"),
+        ],
+    ),
+    b"base64": (b"", [("b64", rb"(?=[ \t]+(?:-d|-D|--decode))")]),
 }
 
 
@@ -258,22 +334,32 @@ def _token_kind(value: str) -> str | None:
     if m is None or m.lastgroup is None:
         return None
     kind, _, classes = _TOKENS[m.lastgroup]
-    return kind if _mixes(value, classes) else None
+    return kind if _mixes(value, classes) and not allowlist.placeholder_token(value) else None
 
 
-# Prefixes distinctive enough to be found even glued to a preceding word ("Bearerghp_...").
-_NO_LEFT_BOUNDARY = frozenset({"ghp", "ghpat", "ant", "slack", "slackapp", "whsec", "gapi"})
-_NO_LEFT_BOUNDARY |= {"gsecret", "gitlab", "pypi"}
+# Prefixes distinctive enough to be found even glued to a preceding word ("Bearerghp_...",
+# "apikeysk_live_...", "keyidAKIA...").
+_NO_LEFT_BOUNDARY = frozenset(
+    [
+        *("ghp", "ghpat", "ant", "oaiproj", "slack", "slackapp", "whsec", "gapi", "gsecret"),
+        *("gitlab", "pypi", "aws", "stripe", "ya29", "sendgrid", "docker", "do", "shopify"),
+        *("linear", "pscale", "supabase", "sentry", "rubygems", "fly", "age", "postman"),
+        *("newrelic", "tfc", "jwt"),
+    ]
+)
 
 
 def _token_at(text: str, start: int, names: list[str]) -> tuple[int, int, str] | None:
-    if start < 0 or (names[0] not in _NO_LEFT_BOUNDARY and not _left_ok(text, start)):
+    if start < 0:
         return None
     for name in names:
+        needs_boundary = name not in _NO_LEFT_BOUNDARY or text.startswith("_test_", start + 2)
+        if needs_boundary and not _left_ok(text, start):
+            continue  # "task-Runner-...", "mask-RCNN-...": not a key
         m = _TOKEN_RE[name].match(text, start)
         if m:
             kind, _, classes = _TOKENS[name]
-            if not _mixes(m.group(), classes):
+            if not _mixes(m.group(), classes) or allowlist.placeholder_token(m.group()):
                 return None
             return start, m.end(), kind
     return None
@@ -347,6 +433,8 @@ _NOT_SECRET_VALUES = frozenset(
         *("n/a", "unset", "hidden", "masked", "bool", "float", "dict", "list", "any"),
         *("pass", "password", "passwd", "secret", "token", "redacted", "value", "example"),
         *("placeholder", "dummy", "changeme", "foobar"),  # example values
+        *("include", "omit", "same-origin", "files", "compat", "systemd", "sss"),  # fetch, nss
+        *("await", "new", "yield", "async", "function", "lambda", "typeof", "return"),  # code
     ]
 )
 _ENV_READ = re.compile(r"(?i)(?:os\.environ|os\.getenv|getenv|process\.env|env\b|ENV\[)")
@@ -382,6 +470,7 @@ def _placeholder(value: str) -> bool:
         or _ELIDED.fullmatch(v) is not None
         or _ENV_READ.match(v) is not None
         or _COLOR.fullmatch(v) is not None
+        or allowlist.placeholder_value(v)
     )
 
 
@@ -433,7 +522,7 @@ def _assignment(text: str, anchor: int) -> tuple[int, int, str] | None:
     after = text[m.end() : m.end() + 1]
     if sep is None:
         if not name.startswith("-"):
-            return None  # "--token value" only; "the token is" is prose
+            return _prose(text, name, m.end())  # "the password is ...", "api token ..."
     elif sep == ":":
         # YAML/JSON style needs a quoted name or a blank after the colon (not "a::b", "x:y").
         if after == ":" or not (m.group("q") or after in (" ", "\t", '"', "'")):
@@ -442,6 +531,8 @@ def _assignment(text: str, anchor: int) -> tuple[int, int, str] | None:
         return None  # a comparison
     if not _secret_name(name):
         return None
+    if sep == ":" and (block := _MULTILINE.match(text, m.end())):
+        return _block_value(text, start, block.end())
     v = _VALUE.match(text, m.end())
     if v is None:
         return None
@@ -492,7 +583,7 @@ def _private_key(text: str, p: int) -> tuple[int, int, str] | None:
     """The key block whose header's "KEY" starts at ``p``."""
     begin = text.rfind("-----BEGIN", max(0, p - 60), p)
     if begin < 0:
-        return None
+        return _key_tail(text, p)
     header = _PKEY_HEADER.match(text, begin)
     if header is None or header.end() <= p:
         return None
@@ -503,6 +594,197 @@ def _private_key(text: str, p: int) -> tuple[int, int, str] | None:
         return None  # a header mentioned in code or prose, without a key
     # The whole block; or, truncated (no END right after the key material), as far as it goes.
     return begin, e.end() if e else body_end, "private-key"
+
+
+# --- prose, multi-line values, command-line flags, base64 blobs --------------------------------
+
+_PROSE_NAMES = frozenset(
+    ["password", "passwd", "passphrase", "pwd", "token", "secret", "key", "apikey", "api_key"]
+)
+_PROSE_VALUE = re.compile(
+    r"""(?:(?:is|was|to|set[ \t]+to)[ \t]+|[:=][ \t]*)?['"`]?(?P<v>[^\s'"`]{6,256})"""
+)
+_TRAILING_PUNCT = ".,;:)]}>"
+_CLASSES = (re.compile("[A-Z]"), re.compile("[a-z]"), re.compile("[0-9]"), re.compile(r"[^\w\s]"))
+_WORDS = re.compile(r"[A-Za-z]+(?:[-_.][A-Za-z]+)*")
+_PATHLIKE = re.compile(r"[/\\~]|://|^\.|\.[a-z]{1,4}$|^v?[0-9.]+$|^[a-z_][a-z0-9_]*\(?$")
+
+
+def _random_looking(value: str, min_len: int) -> bool:
+    """A password or key rather than a word, a path, a version or an identifier."""
+    if len(value) < min_len or _PATHLIKE.search(value) or _placeholder(value):
+        return False
+    classes = sum(1 for c in _CLASSES if c.search(value))
+    return classes >= 3 or (classes == 2 and len(value) >= 12 and not _WORDS.fullmatch(value))
+
+
+def _prose(text: str, name: str, pos: int) -> tuple[int, int, str] | None:
+    """``the password is hunter2!x``, ``use the api token Abc123...``: the value after a secret
+    word in a sentence, when it looks random (a word, a path or a number is left alone)."""
+    word = name.lower().rsplit(" ", 1)[-1]
+    if word not in _PROSE_NAMES:
+        return None
+    m = _PROSE_VALUE.match(text, pos)
+    if m is None:
+        return None
+    start, end = m.span("v")
+    while end > start and text[end - 1] in _TRAILING_PUNCT:
+        end -= 1
+    value = text[start:end]
+    stated = text[pos:start].strip(" \t'\"`") in ("is", "was", "to", ":", "=")
+    if not _random_looking(value, 6 if stated else 10):
+        return None
+    return start, end, _token_kind(value) or "secret-prose"
+
+
+_MULTILINE = re.compile(r"[ \t]*[|>][-+]?[0-9]?[ \t]*(?:#[^\n]*)?\n")
+
+
+def _block_value(text: str, key_start: int, body: int) -> tuple[int, int, str] | None:
+    """A YAML block scalar (``password: |`` / ``>-``): every following line indented deeper
+    than the key."""
+    line_start = text.rfind("\n", 0, key_start) + 1
+    indent = len(text[line_start:key_start]) - len(text[line_start:key_start].lstrip(" -"))
+    pos = end = body
+    for _ in range(256):
+        nl = text.find("\n", pos)
+        line = text[pos : nl if nl >= 0 else len(text)]
+        stripped = line.lstrip(" ")
+        if stripped and len(line) - len(stripped) <= indent:
+            break
+        if stripped:
+            end = pos + len(line)
+        if nl < 0:
+            break
+        pos = nl + 1
+    value = text[body:end].strip()
+    if not value or _placeholder(value):
+        return None
+    return body + len(text[body:end]) - len(text[body:end].lstrip()), end, "secret-assignment"
+
+
+# Commands whose flag takes a password: {command: {flag: how}}; "glued" (-pSECRET only, since
+# "-p NAME" is a database), "value" (the next word), "userinfo" (user:PASSWORD).
+_FLAG_COMMANDS: dict[str, dict[str, str]] = {
+    **{c: {"-p": "glued"} for c in ("mysql", "mysqldump", "mysqladmin", "mariadb", "mysqlsh")},
+    **{c: {"-p": "value"} for c in ("sshpass", "twine", "mongo", "mongosh", "mongodump")},
+    **{c: {"-p": "value"} for c in ("mongorestore", "mongoexport", "mongoimport")},
+    **{c: {"-p": "login"} for c in ("docker", "podman", "nerdctl", "buildah", "skopeo")},
+    **{c: {"-p": "login"} for c in ("helm", "oras", "crane", "regctl")},
+    "redis-cli": {"-a": "value"},
+    "curl": {"-u": "userinfo", "--user": "userinfo"},
+    "http": {"-a": "userinfo"},
+    "https": {"-a": "userinfo"},
+}
+_SEGMENT_BREAK = re.compile(r"\n|;|&&|\|\||\||\$\(|`")
+_WRAPPERS = frozenset(["sudo", "env", "time", "exec", "nohup", "command", "!", "-", "$", ">"])
+_FLAG_AT = re.compile(r"(?P<f>--user|-[pua])(?:(?P<glued>[^\s=])|=|[ \t]+)")
+_FLAG_VALUE = re.compile(
+    r"""'(?P<s>[^'\n]{1,256})'|"(?P<d>[^"\n]{1,256})"|(?P<u>[^\s'";|&)`]{1,256})"""
+)
+
+
+def _command(text: str, pos: int) -> tuple[str, list[str]]:
+    """The command name (lower-case basename) and the words before ``pos`` in its segment."""
+    lo = max(0, pos - 2000)
+    seg = text[lo:pos]
+    breaks = list(_SEGMENT_BREAK.finditer(seg))
+    words = seg[breaks[-1].end() if breaks else 0 :].split()
+    for i, word in enumerate(words):
+        if word in _WRAPPERS or "=" in word or word.startswith("-"):
+            continue
+        return word.rsplit("/", 1)[-1].lower(), words[i + 1 :]
+    return "", []
+
+
+def _flag(text: str, pos: int) -> tuple[int, int, str] | None:
+    """A password given on a command line: ``mysql -pX``, ``sshpass -p X``, ``docker login -p X``,
+    ``redis-cli -a X``, ``curl -u user:X``."""
+    m = _FLAG_AT.match(text, pos)
+    if m is None:
+        return None
+    cmd, before = _command(text, pos)
+    how = _FLAG_COMMANDS.get(cmd, {}).get(m.group("f"))
+    if how is None or (how == "glued" and not m.group("glued")):
+        return None
+    if how == "login" and "login" not in before:
+        return None
+    v = _FLAG_VALUE.match(text, m.start("glued") if m.group("glued") else m.end())
+    if v is None:
+        return None
+    start, end = v.span(v.lastgroup or "u")
+    value = text[start:end]
+    if how == "userinfo":
+        colon = value.find(":")
+        if colon < 0:
+            return None
+        start += colon + 1
+        value = value[colon + 1 :]
+    if not value or _placeholder(value) or value.startswith(("$", "-")):
+        return None
+    return start, end, _token_kind(value) or "password-flag"
+
+
+_B64_BEFORE = re.compile(
+    r"""(?:echo|printf)(?:[ \t]+-[a-zA-Z]+)*[ \t]+(?P<q>['"]?)(?P<b>[A-Za-z0-9+/_-]{12,8192}={0,2})(?P=q)[ \t]*\|[ \t]*(?:\S+/)?$"""
+)
+_B64_AFTER = re.compile(
+    r"""[ \t]+(?:-d|-D|--decode)(?:[ \t]+-[a-zA-Z]+)*[ \t]*<<<[ \t]*(?P<q>['"]?)(?P<b>[A-Za-z0-9+/_-]{12,8192}={0,2})"""
+)
+_NOT_SECRET_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"\x1f\x8b", b"PK\x03\x04")
+_USERINFO = re.compile(r"\s*[^\s:]{1,128}:\S{3,}\s*")
+_SECRET_WORD = re.compile(r"(?i)pass|secret|token|auth|key|cred")
+
+
+def _credential_bytes(data: bytes) -> bool:
+    """Whether decoded base64 holds a credential (not an image or ordinary text)."""
+    if data.startswith(_NOT_SECRET_MAGIC):
+        return False
+    try:
+        decoded = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True  # binary key material
+    return bool(
+        _USERINFO.fullmatch(decoded) or _SECRET_WORD.search(decoded) or find_secrets(decoded)
+    )
+
+
+def _base64_blob(text: str, pos: int) -> tuple[int, int, str] | None:
+    """A credential-bearing base64 blob decoded on a command line (``echo BLOB | base64 -d``,
+    ``base64 --decode <<< BLOB``)."""
+    line_start = max(text.rfind("\n", 0, pos) + 1, pos - 8400)
+    m = _B64_BEFORE.search(text, line_start, pos)
+    if m is None:
+        m = _B64_AFTER.match(text, pos + 6)
+    if m is None:
+        return None
+    blob = m.group("b")
+    try:
+        data = base64.b64decode(
+            blob + "=" * (-len(blob) % 4), altchars=b"-_" if "-" in blob or "_" in blob else None
+        )
+    except ValueError:
+        return None
+    if not _credential_bytes(data):
+        return None
+    return m.start("b"), m.end("b"), "base64-credential"
+
+
+_KEY_LINES_BEFORE = re.compile(
+    r"(?:[A-Za-z0-9+/=]{16,}(?:\\n|\r?\n))+(?=-----END[A-Z0-9 ]{0,40}PRIVATE KEY)"
+)
+
+
+def _key_tail(text: str, p: int) -> tuple[int, int, str] | None:
+    """The key material before an END line whose BEGIN was cut off (the tail of a key)."""
+    end_at = text.rfind("-----END", max(0, p - 60), p)
+    if end_at < 0:
+        return None
+    e = _PKEY_END.match(text, end_at)
+    m = _KEY_LINES_BEFORE.search(text, max(0, end_at - 16384), e.end() if e else end_at)
+    if e is None or m is None or m.end() != end_at:
+        return None
+    return m.start(), e.end(), "private-key"
 
 
 # --- finding ------------------------------------------------------------------------------
@@ -556,6 +838,12 @@ def _candidates(text: str, hits: list[tuple[int, str]]) -> list[_Candidate]:
             if found and text[found[1] : found[1] + 1] not in ('"', "'", "\\"):
                 value_end = found[1]
             prio = _PRIO_ASSIGN
+        elif label == "prose":
+            found, prio = _prose(text, "key", pos + 2), _PRIO_ASSIGN
+        elif label == "flag":
+            found, prio = _flag(text, pos), _PRIO_ASSIGN
+        elif label == "b64":
+            found, prio = _base64_blob(text, pos), _PRIO_TOKEN
         elif label == "at":
             found, prio = _url_password(text, pos), _PRIO_URL
         elif label == "pkey":
@@ -645,3 +933,26 @@ def redact(text: str) -> str:
         text = _apply(text, findings)
         findings = find_secrets(text)
     return text
+
+
+#: How far past a cut :func:`redact_slice` looks, so that a secret (or the context that makes one,
+#: like ``| base64 -d`` after a blob) across the cut is still found whole.
+HEAD_MARGIN = 512
+
+
+def redact_slice(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` as :func:`redact` of the whole text would show it: a secret across
+    either edge is replaced whole. Only ``HEAD_MARGIN`` characters either side are scanned, so a
+    few lines kept from a long text cost a few lines' work."""
+    lo = max(0, start - HEAD_MARGIN)
+    window = text[lo : end + HEAD_MARGIN]
+    a, b = start - lo, end - lo
+    found = [f for f in find_secrets(window) if f.start < b and f.end > a]
+    a = min([a, *(f.start for f in found)])
+    b = max([b, *(f.end for f in found)])
+    return redact(_apply(window[a:b], [Finding(f.kind, f.start - a, f.end - a) for f in found]))
+
+
+def redact_head(text: str, keep: int) -> str:
+    """``redact_slice(text, 0, keep)``: the head of a long text about to be shortened."""
+    return redact_slice(text, 0, keep)

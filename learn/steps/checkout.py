@@ -10,6 +10,7 @@ from learn import plan_header
 from learn.ci import actions
 from learn.errors import TranscriptError, UsageError
 from learn.gateways.github import Issue
+from learn.privacy.outbound import clean
 from learn.steps import messages, state
 from learn.steps.context import Deps, Target, set_failed, set_status
 from learn.steps.state import RunState
@@ -92,6 +93,10 @@ def _checkout_issue(target: Target, deps: Deps, previous: RunState | None) -> Ru
 def _start(
     target: Target, deps: Deps, key: str, branch: str, trunk: str, run_id: str = ""
 ) -> RunState:
+    if clean(branch) != branch:  # a branch name is pushed and shown: it passes the check too
+        raise UsageError(
+            "the branch name would carry a secret or personal data", fix="pass --run-id"
+        )
     base = deps.git.start_point(trunk)
     deps.git.ignore_locally(f"/{state.STATE_DIR}/")
     run = RunState(

@@ -16,6 +16,7 @@ from learn.console import Output
 from learn.errors import UsageError
 from learn.gateways.git import Git, GitLike
 from learn.gateways.github import GitHubLike
+from learn.privacy.outbound import clean
 from learn.settings import Settings
 from learn.steps import state
 
@@ -88,4 +89,4 @@ def set_status(deps: Deps, issue: int | None, status: str, **fields: object) -> 
 
 
 def set_failed(deps: Deps, issue: int | None, reason: str) -> None:
-    set_status(deps, issue, plan_header.FAILED, learn_error=reason[:200])
+    set_status(deps, issue, plan_header.FAILED, learn_error=clean(reason)[:200])

@@ -1,7 +1,7 @@
 """Everything learn-async writes for people on GitHub: PR text, issue comments, job summaries.
 
 Kept in one place so the wording is easy to review and the redaction of outbound text has one
-door to guard.
+door to guard: every text built here passes ``learn.privacy.outbound.clean`` (``@guarded``).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from learn.engines import DOCS_DIR
+from learn.privacy.outbound import guarded
 
 __all__ = [
     "commit_message",
@@ -32,6 +33,7 @@ def marker(key: str, run_id: str) -> str:
     return f"<!-- learn-async:{key}:{run_id} -->"
 
 
+@guarded
 def no_session_comment(issue: int, run_id: str, why: str) -> str:
     return (
         f"{marker(str(issue), run_id)}\n"
@@ -43,6 +45,7 @@ def no_session_comment(issue: int, run_id: str, why: str) -> str:
     )
 
 
+@guarded
 def nothing_to_learn_comment(key: str, run_id: str, run_link: str) -> str:
     body = (
         f"{marker(key, run_id)}\n**learn-async** read the implementation session(s) of this plan and "
@@ -60,6 +63,7 @@ def listing(names: Sequence[str], shown: int = 10) -> str:
 SUBJECT_MAX = 72  # git's convention for a subject line
 
 
+@guarded
 def commit_message(
     issue: int | None, title: str, sessions: Sequence[str], changed: int, engine: str
 ) -> str:
@@ -93,10 +97,12 @@ def engine_line(engine: str, usage: Mapping[str, object] | None) -> str:
     )
 
 
+@guarded
 def pr_title(issue: int, title: str) -> str:
     return f"Learned docs from plan #{issue}: {title}"[:120]
 
 
+@guarded
 def pr_body(
     issue: int, engine: str, docs: Sequence[str], run_link: str, key: str, run_id: str
 ) -> str:
@@ -115,6 +121,7 @@ def _summary(heading: str, rows: Sequence[tuple[str, str]]) -> str:
     return f"### learn-async: {heading}\n\n| | |\n|---|---|\n{table}"
 
 
+@guarded
 def pr_summary(
     issue: int,
     number: int,
@@ -135,6 +142,7 @@ def pr_summary(
     )
 
 
+@guarded
 def skipped_summary(issue: int, status: str) -> str:
     return _summary(
         f"plan #{issue} skipped",
@@ -142,6 +150,7 @@ def skipped_summary(issue: int, status: str) -> str:
     )
 
 
+@guarded
 def nothing_to_learn_summary(
     issue: int, engine: str = "", usage: Mapping[str, object] | None = None
 ) -> str:
@@ -155,9 +164,11 @@ def nothing_to_learn_summary(
     )
 
 
+@guarded
 def failed_summary(key: str, reason: str) -> str:
     return _summary(f"{key} failed", [("outcome", f"failed: {reason}")])
 
 
+@guarded
 def no_plan_summary(why: str) -> str:
     return _summary("no plan to learn", [("outcome", f"skipped: {why}")])

@@ -24,7 +24,9 @@ def publish(target: Target, deps: Deps, *, dry_run: bool = False) -> RunState:
     if run.status == "skipped":
         deps.out.ok("skipped: already learned")
         return run
-    changed = validate_worktree(run, deps.git) if run.worktree.is_dir() else []
+    changed = (
+        validate_worktree(run, deps.git, deps.settings.email_allow) if run.worktree.is_dir() else []
+    )
     if dry_run:
         _show_diff(run, changed, deps)
         deps.out.info("dry run: nothing committed; branch and worktree left as they were")

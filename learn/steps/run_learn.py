@@ -13,6 +13,7 @@ from learn.engines import DOCS_DIR, EngineJob, EngineUsage, select
 from learn.errors import DocError, PathViolation, TranscriptError, UsageError
 from learn.gateways.git import GitLike
 from learn.gateways.github import ArtifactInfo
+from learn.privacy import outbound, personal
 from learn.steps import state
 from learn.steps.context import Deps, Target, now
 from learn.steps.state import RunState
@@ -32,10 +33,12 @@ def run_learn(target: Target, deps: Deps) -> RunState:
         raise UsageError(f"the worktree of run {run.key} is gone", fix="run checkout-branch again")
     files = discover([Path(p) for p in run.sessions] + _download(run, deps))
     with deps.out.group("Digest"):
-        result = build_digest(
-            files, run.digest_dir, DigestOptions(token_budget=deps.settings.token_budget)
-        )
+        allow = personal.allowed_domains(deps.settings.email_allow)
+        options = DigestOptions(token_budget=deps.settings.token_budget, email_allow=allow)
+        result = build_digest(files, run.digest_dir, options)
         deps.out.info(result.summary())
+        if masked := outbound.clean_digest(run.digest_dir):  # the scanner's second pass
+            deps.out.info(f"secret scanner: masked {masked} more finding(s) in the digest")
         if result.stats.skipped:
             deps.out.warn(
                 f"skipped {result.stats.skipped} unreadable line(s): "
@@ -71,7 +74,7 @@ def run_learn(target: Target, deps: Deps) -> RunState:
     used = outcome.usage or EngineUsage()
     run.usage = asdict(used)
     actions.write_outputs({"engine": engine.name, **used.outputs()}, deps.env)
-    changed = validate_worktree(run, deps.git)
+    changed = validate_worktree(run, deps.git, deps.settings.email_allow)
     run.docs = changed
     run.status = "learned" if changed else "nothing_to_learn"
     run.save()
@@ -101,8 +104,9 @@ def _download(run: RunState, deps: Deps) -> list[Path]:
     return paths
 
 
-def validate_worktree(run: RunState, git: GitLike) -> list[str]:
-    """Fail on anything changed outside docs/learned/; check the docs; regenerate the index."""
+def validate_worktree(run: RunState, git: GitLike, email_allow: str = "") -> list[str]:
+    """Fail on anything changed outside docs/learned/; clean and check the docs (a finding left
+    after redaction fails with its file and line); regenerate the index."""
     changed = git.changed_paths(run.worktree)
     outside = [p for p in changed if not p.startswith(DOCS_DIR + "/")]
     if outside:
@@ -110,9 +114,13 @@ def validate_worktree(run: RunState, git: GitLike) -> list[str]:
     if not changed:
         return []
     docs_root = run.worktree / DOCS_DIR
+    allow = personal.allowed_domains(email_allow)
+    rels = [p[len(DOCS_DIR) + 1 :] for p in changed]
+    outbound.clean_docs(docs_root, rels, allow)
     problems = learned_docs.validate_tree(docs_root)
     if problems:
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
         raise DocError(f"invalid learned doc(s): {problems[0]}{more}", fix="nothing was committed")
     learned_docs.regenerate_index(docs_root)
+    outbound.check_docs(docs_root, [*rels, learned_docs.INDEX_NAME], allow)
     return git.changed_paths(run.worktree)
