@@ -58,7 +58,7 @@ def test_topics_come_from_commands_and_files_not_prompts() -> None:
         "main",
         3,
         0.75,
-        error="Error: Version 3.14 was not found in the tool cache on /home/runner/work/app",
+        error="Error: Version 3.14 was not found in the tool cache on the runner",
         files=[".github/workflows/ci.yml"],
     )
     assert topic_of(ci).category == "ci"
