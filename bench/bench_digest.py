@@ -15,7 +15,7 @@ sees the same machine state, of five stages, each as MB/s and as a ratio to the 
 
 Reduction: raw bytes of all files / characters of the digest chunks (the same 4 characters per
 token on both sides). Retention, from the digest's ``events.jsonl`` (``load_events``), against
-the generator's ``truth.json``: every non-meta prompt (its redacted first 200 characters inside a
+the generator's ``truth.json``: every non-meta prompt (its scrubbed first 200 characters inside a
 ``prompt`` event), the number of ``is_error`` results, every Edit/Write path in a ``call``
 event's parameters; and no planted secret anywhere in the output.
 """
@@ -35,7 +35,7 @@ import orjson
 from bench.common import CACHE, ROOT, inputs, timed, transcript_files
 from learn.digest import CHARS_PER_TOKEN, DigestResult, build_digest, load_events
 from learn.lessons.candidates import extract
-from learn.privacy.redact import redact
+from learn.privacy.outbound import scrub
 from learn.transcripts.files import discover
 from learn.transcripts.reader import LINE_DECODER, read_sessions
 
@@ -151,7 +151,7 @@ def retention(out: Path, truth: dict[str, Any]) -> dict[str, Any]:
     haystack = "\x00".join(prompts)
     missing_prompts = []
     for p in truth["prompts"]:
-        needle = redact(p["text"].strip())[:200]
+        needle = scrub(p["text"].strip())[:200]  # as the digest scrubs it (secrets, home paths)
         if needle not in haystack:
             missing_prompts.append(p["text"][:120])
     missing_paths = [p for p in truth["edited_paths"] if p not in edit_params]
