@@ -139,24 +139,12 @@ def render(c: Candidate) -> Lesson:
             entry = f"When the user reports {code(c.error, 200)}"
             if c.command:
                 entry = f"When {code(c.command, 80)} fails with {code(c.error, 200)}"
-        done = _changes(c)
-        if done:
-            entry += f", the fix was: {done}"
-        elif c.commands:
-            entry += f", what worked: {code(c.commands[0], 100)}"
-        if c.check:
-            entry += f"; checked with {code(c.check, 80)}"
+        entry += _what_followed(c, ", the fix was: ", ", what worked: ")
         return Lesson(topic, key_of(c.error), entry=f"- {entry}.")
     if c.kind == "user_correction":
         lead = "The user reported" if c.source == "bug-report" else "The user said"
         entry = f"{lead}: “{cut(c.said, 200)}”"
-        done = _changes(c)
-        if done:
-            entry += f" → {done}"
-        elif c.commands:
-            entry += f" → ran {code(c.commands[0], 100)}"
-        if c.check:
-            entry += f"; checked with {code(c.check, 80)}"
+        entry += _what_followed(c, " → ", " → ran ")
         return Lesson(topic, key_of(c.said), entry=f"- {entry}")
     entry = f"Check the work with {code(c.command, 120)}"
     if c.outcome:
@@ -164,6 +152,13 @@ def render(c: Candidate) -> Lesson:
     if c.commands:
         entry += "; also " + ", ".join(code(other, 90) for other in c.commands[-2:])
     return Lesson(topic, key_of(c.command), entry=f"- {entry}.")
+
+
+def _what_followed(c: Candidate, fixed: str, ran: str) -> str:
+    """The change that answered a lesson (else the command run), and the check that passed."""
+    done = _changes(c)
+    out = f"{fixed}{done}" if done else (f"{ran}{code(c.commands[0], 100)}" if c.commands else "")
+    return out + (f"; checked with {code(c.check, 80)}" if c.check else "")
 
 
 def plan(candidates: list[Candidate], budget: int = BUDGET_CHARS) -> Plan:
