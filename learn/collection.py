@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,11 +28,13 @@ from learn.ci import source as pins
 from learn.ci.dispatch import Request
 from learn.ci.dispatch import dispatch as run_dispatch
 from learn.console import Output
-from learn.digest import DigestOptions, build_digest
-from learn.errors import LearnError, UsageError
+from learn.digest import DigestOptions, build_digest, check_out_folder
+from learn.errors import Interrupted, LearnError, UsageError, from_os_error
 from learn.gateways.git import Git
 from learn.gateways.github import GitHub, GitHubSettings
 from learn.steps import messages
+from learn.steps.cleanup import clean as clean_repo
+from learn.steps.lock import repo_lock
 from learn.transcripts.files import discover, newest_local_session
 
 # Options of the tasks that are not settings; the settings' help comes from learn.settings.
@@ -94,20 +98,42 @@ def _session_paths(repo: Path, given: Iterable[str]) -> tuple[Path, ...]:
 
 @contextmanager
 def _errors(out: Output) -> Iterator[None]:
-    """Expected failures become a one-line message and their exit code, never a traceback."""
+    """Expected failures become a one-line message and their exit code, never a traceback:
+    ``LearnError`` (its code), an OS error such as a full disk (1), Ctrl-C (130)."""
     try:
-        yield
+        try:
+            yield
+        except OSError as exc:
+            raise from_os_error(exc) from None
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted", fix="what the run made was cleaned up") from None
     except LearnError as exc:
         out.error(str(exc), title=exc.title)
         raise Exit(code=exc.exit_code) from None
 
 
+_warned: set[str] = set()
+
+
+def _warn_once(out: Output) -> Callable[[str], None]:
+    """``learn`` resolves settings once per step: say each warning once."""
+
+    def warn(message: str) -> None:
+        if message not in _warned:
+            _warned.add(message)
+            out.warn(message)
+
+    return warn
+
+
 def _step(
     fn: Callable[..., Any], where: dict[str, Any], cli: dict[str, Any] | None = None, **kwargs: Any
 ) -> None:
-    """Open the repository, resolve settings and run one step, mapping expected failures.
+    """Open the repository, resolve settings and run one step under the repository's lock,
+    mapping expected failures.
 
-    With an issue, a failure is also recorded on the plan (``learn_status: failed``).
+    On a failure, :func:`steps.failure_guard` records it on the plan (``learn_status:
+    failed``) or, locally, removes what the run made.
     """
     out = Output()
     with _errors(out):
@@ -119,14 +145,27 @@ def _step(
             sessions=_session_paths(git.repo, where.get("session") or ()),
             run_id=where.get("run_id") or None,
             force=bool(where.get("force")),
+            dry_run=bool(where.get("dry_run")),
         )
-        resolved = settings.load(git.repo, cli or {})
+        resolved = settings.load(git.repo, cli or {}, warn=_warn_once(out))
         deps = steps.Deps(resolved, out, git, steps.github_factory(git, resolved))
-        try:
-            fn(target, deps, **kwargs)
-        except LearnError as exc:
-            steps.failure_guard(target, deps, exc)
-            raise
+        with repo_lock(git.common_dir(), resolved.lock_wait):
+            try:
+                try:
+                    fn(target, deps, **kwargs)
+                except OSError as exc:
+                    raise from_os_error(exc) from None
+                except KeyboardInterrupt:
+                    raise Interrupted(
+                        "interrupted", fix="what the run made was cleaned up"
+                    ) from None
+            except BaseException as exc:  # expected or not, the plan gets a terminal status
+                previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # cleanup is not cut short
+                try:
+                    steps.failure_guard(target, deps, exc)
+                finally:
+                    signal.signal(signal.SIGINT, previous)
+                raise
 
 
 @learn_task(iterable=["session"], help=_help(*TARGET, "force", "trunk"))
@@ -165,26 +204,32 @@ def run_learn(
     run_id: str = "",
     engine: str = "",
     model: str = "",
-    token_budget: int = 0,
-    timeout: int = 0,
-    max_turns: int = -1,
-    max_cost_usd: float = -1.0,
+    token_budget: str = "",
+    timeout: str = "",
+    max_turns: str = "",
+    max_cost_usd: str = "",
     prompt_file: str = "",
     dangerously_skip_permissions: bool = False,
 ) -> None:
     """Download and digest the session(s), run the learn engine, validate what it wrote."""
     where = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
-    cli = {
-        "engine": engine or None,
-        "model": model or None,
-        "token_budget": token_budget or None,
-        "timeout": timeout or None,
-        "max_turns": max_turns if max_turns != -1 else None,  # 0 is a value: no cap
-        "max_cost_usd": max_cost_usd if max_cost_usd != -1.0 else None,
-        "prompt_file": prompt_file or None,
-        "skip_permissions": dangerously_skip_permissions or None,
+    _step(steps.run_learn, where, _engine_cli(locals()))
+
+
+def _engine_cli(given: dict[str, Any]) -> dict[str, Any]:
+    """The engine settings given on the command line. Numbers come as text and the settings
+    check them, so ``--token-budget abc`` is a usage error (exit 2); "" means not given (and
+    ``--max-turns 0`` is a value: no cap)."""
+    return {
+        "engine": given["engine"] or None,
+        "model": given["model"] or None,
+        "token_budget": given["token_budget"] or None,
+        "timeout": given["timeout"] or None,
+        "max_turns": given["max_turns"] or None,
+        "max_cost_usd": given["max_cost_usd"] or None,
+        "prompt_file": given["prompt_file"] or None,
+        "skip_permissions": given["dangerously_skip_permissions"] or None,
     }
-    _step(steps.run_learn, where, cli)
 
 
 @learn_task(iterable=["session"], help=_help(*TARGET, "dry-run", "push"))
@@ -212,32 +257,38 @@ def learn(
     force: bool = False,
     engine: str = "",
     model: str = "",
-    token_budget: int = 0,
-    timeout: int = 0,
-    max_turns: int = -1,
-    max_cost_usd: float = -1.0,
+    token_budget: str = "",
+    timeout: str = "",
+    max_turns: str = "",
+    max_cost_usd: str = "",
     prompt_file: str = "",
     dangerously_skip_permissions: bool = False,
     trunk: str = "",
     dry_run: bool = False,
     push: bool = False,
 ) -> None:
-    """checkout-branch, run-learn and publish, in order: what people run locally."""
+    """checkout-branch, run-learn and publish, in order: what people run locally.
+
+    Every input is checked before anything is created, and the three steps run under one hold
+    of the repository's lock. With --dry-run nothing is left behind (and GitHub is only read).
+    """
     where: dict[str, Any] = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
-    checkout_branch(c, force=force, trunk=trunk, **where)
-    run_learn(
-        c,
-        engine=engine,
-        model=model,
-        token_budget=token_budget,
-        timeout=timeout,
-        max_turns=max_turns,
-        max_cost_usd=max_cost_usd,
-        prompt_file=prompt_file,
-        dangerously_skip_permissions=dangerously_skip_permissions,
-        **where,
-    )
-    publish(c, dry_run=dry_run, push=push, **where)
+    where["dry_run"] = dry_run
+    engine_cli = _engine_cli(locals())
+    out = Output()
+    with _errors(out):
+        git = Git.open(Path(repo).resolve())
+        if issue:
+            plan.parse_issue_number(issue)
+        if session:
+            discover(list(_session_paths(git.repo, session)))
+        everything = {**engine_cli, "trunk": trunk or None, "push": push or None}
+        resolved = settings.load(git.repo, everything, warn=_warn_once(out))
+        lock = repo_lock(git.common_dir(), resolved.lock_wait)
+    with _errors(out), lock:
+        _step(steps.checkout_branch, {**where, "force": force}, {"trunk": trunk or None})
+        _step(steps.run_learn, where, engine_cli)
+        _step(steps.publish, where, {"push": push or None}, dry_run=dry_run)
 
 
 @learn_task(iterable=["session"], help=_help(*TARGET, "reason"))
@@ -258,18 +309,51 @@ def mark_failed(
     positional=["path"],
     help={**_help("out", "token-budget"), "path": "transcript file or folder; several: a,b,c"},
 )
-def digest(c: Context, path: str, out: str = ".learn/digest", token_budget: int = 20_000) -> None:
-    """Write the digest of session transcript(s) and print a one-line summary."""
+def digest(c: Context, path: str, out: str = ".learn/digest", token_budget: str = "") -> None:
+    """Write the digest of session transcript(s) and print a one-line summary.
+
+    ``--out`` must be a new or empty folder, or the output of an earlier digest.
+    """
     output = Output()
     with _errors(output):
         paths = [Path(p) for p in path.split(",") if p.strip()]
         if not paths:
             raise UsageError("no transcript given", fix="invoke digest PATH[,PATH...] [--out DIR]")
-        settings.load(Path.cwd(), {"token_budget": token_budget})  # validates the budget
-        result = build_digest(discover(paths), Path(out), DigestOptions(token_budget=token_budget))
+        budget = settings.load(Path.cwd(), {"token_budget": token_budget or None}).token_budget
+        files = discover(paths)
+        folder = Path(out)
+        check_out_folder(folder)
+        created = not folder.exists()
+        try:
+            result = build_digest(files, folder, DigestOptions(token_budget=budget))
+        except BaseException:  # disk full, interrupted: no partial digest is left
+            _remove_digest(folder, created)
+            raise
         output.info(result.summary())
         for chunk in result.chunks:
             output.info(f"  {chunk}")
+
+
+def _remove_digest(folder: Path, created: bool) -> None:
+    if created:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for name in ("manifest.json", "events.jsonl"):
+        (folder / name).unlink(missing_ok=True)
+    for chunk in folder.glob("digest-*.md"):
+        chunk.unlink(missing_ok=True)
+
+
+@learn_task(help=_help("repo"))
+def clean(c: Context, repo: str = ".") -> None:
+    """Remove stale learn runs: run folders, our worktrees, learn-local-* branches without
+    commits of their own (branches with docs are kept)."""
+    out = Output()
+    with _errors(out):
+        git = Git.open(Path(repo).resolve())
+        resolved = settings.load(git.repo, {}, warn=_warn_once(out))
+        with repo_lock(git.common_dir(), resolved.lock_wait):
+            clean_repo(git, out)
 
 
 @learn_task(help=INIT_HELP)
@@ -363,5 +447,14 @@ def dispatch(
 
 
 ns = Collection(
-    learn, checkout_branch, run_learn, publish, mark_failed, find_plan, digest, init, dispatch
+    learn,
+    checkout_branch,
+    run_learn,
+    publish,
+    mark_failed,
+    find_plan,
+    digest,
+    clean,
+    init,
+    dispatch,
 )

@@ -677,3 +677,38 @@ def load_events(out_dir: Path) -> Iterator[Event]:
     with (out_dir / "events.jsonl").open("rb") as fh:
         for raw in fh:
             yield _EVENT_DECODER.decode(raw)
+
+
+_OUTPUT_NAMES = re.compile(r"manifest\.json|events\.jsonl|digest-\d+\.md")
+
+
+def check_out_folder(out_dir: Path) -> None:
+    """Refuse to write a digest over something else: ``out_dir`` must be new, an empty folder,
+    or the output of an earlier digest (only its files, and its manifest)."""
+    from learn.errors import UsageError
+
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise UsageError(
+            f"--out {out_dir} is a file, not a folder", fix="pass a folder for the digest"
+        )
+    names = {p.name for p in out_dir.iterdir()}
+    if not names:
+        return
+    ours = all(_OUTPUT_NAMES.fullmatch(n) for n in names) and _is_manifest(
+        out_dir / "manifest.json"
+    )
+    if not ours:
+        raise UsageError(
+            f"--out {out_dir} is not empty and is not an earlier digest's folder",
+            fix="pass a new or empty folder (nothing was written)",
+        )
+
+
+def _is_manifest(path: Path) -> bool:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    return isinstance(data, dict) and {"chunks", "sources", "events"} <= data.keys()

@@ -13,6 +13,7 @@ class LearnError(Exception):
 
     exit_code = 1
     title = "learn-async failed"  # the title of its ::error annotation in GitHub Actions
+    records_failure = True  # with --issue, the plan gets learn_status: failed
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
         super().__init__(message)
@@ -28,6 +29,30 @@ class UsageError(LearnError):
 
     exit_code = 2
     title = "learn-async: bad usage or input"
+
+
+class NotReady(UsageError):
+    """A step was run before the step it depends on (e.g. publish before run-learn): exit 2,
+    and the plan's status is left as it is."""
+
+    records_failure = False
+
+
+class Busy(LearnError):
+    """Another learn run holds this repository's lock: exit 3, nothing was changed."""
+
+    exit_code = 3
+    records_failure = False
+
+
+class Interrupted(LearnError):
+    """Interrupted (Ctrl-C / SIGINT) after cleaning up: exit 130, like a shell."""
+
+    exit_code = 130
+
+
+class SystemProblem(LearnError):
+    """The operating system refused (disk full, permission denied, ...): exit 1."""
 
 
 class TranscriptError(LearnError):
@@ -83,3 +108,18 @@ class GitHubError(LearnError):
     def transient(self) -> bool:
         """Worth retrying: GitHub was unreachable or answered a 5xx/429."""
         return self.status is None or self.status in self.TRANSIENT
+
+
+def from_os_error(exc: OSError) -> SystemProblem:
+    """One line for an operating-system failure: what and where, without a traceback."""
+    import errno
+
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return SystemProblem(
+            f"the disk is full{where}",
+            fix="free some space and run again; partial files were removed",
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return SystemProblem(f"permission denied{where}: {exc.strerror}")
+    return SystemProblem(f"{exc.strerror or type(exc).__name__}{where}")

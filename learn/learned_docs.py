@@ -442,7 +442,26 @@ def load_docs(docs_root: Path, *, strict: bool = True) -> list[tuple[Path, Learn
 
 def validate_tree(docs_root: Path) -> list[str]:
     """One line per problem in the tree (empty when everything is fine)."""
-    return [f"{docs_root / rel}: {problem}" for rel, problem in _scan(docs_root)[1]]
+    return [f"{docs_root / rel}: {problem}" for rel, problem in tree_problems(docs_root)]
+
+
+def tree_problems(docs_root: Path) -> list[tuple[Path, str]]:
+    """(path relative to ``docs_root``, problem) for every invalid file in the tree."""
+    return _scan(docs_root)[1]
+
+
+def check_file(docs_root: Path, rel: Path) -> str | None:
+    """What is wrong with one file of the tree (front matter, place, secrets), or None."""
+    try:
+        _load_one(docs_root, rel)
+    except _Problem as exc:
+        return str(exc)
+    return None
+
+
+def is_hidden(rel: Path) -> bool:
+    """A hidden or temporary file (``.x.md.tmp``, ``.DS_Store``, ``x.md~``): never a doc."""
+    return any(p.startswith(".") for p in rel.parts) or rel.name.endswith(("~", ".tmp", ".swp"))
 
 
 # --- index ------------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ text from here (:func:`cli_help`).
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "ENGINES",
     "MODEL_RE",
+    "OTHER_ENV",
     "Settings",
     "cli_help",
     "cli_name",
@@ -39,6 +41,12 @@ ENGINES = ("auto", "offline", "claude")
 # GitHub's own bot account: commits by it are shown as github-actions[bot].
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+# LEARN_* variables that are not settings (anything else named LEARN_* is probably a typo).
+OTHER_ENV = {
+    "LEARN_CLAUDE_BIN": "where the claude CLI is (default: found on PATH)",
+    "LEARN_TEST_CACHE": "where the tests install the pinned Claude Code CLI",
+    "LEARN_ASYNC_PAT": "the workflow's optional PAT secret",
+}
 
 
 def _setting(
@@ -99,6 +107,9 @@ class Settings:
     github_retries: int = _setting(3, "retries of a transient GitHub failure", minimum=0)
     github_backoff: float = _setting(
         1.0, "seconds before the first GitHub retry (doubled each time)", minimum=0
+    )
+    lock_wait: float = _setting(
+        10.0, "seconds to wait for another learn run on the same repository to finish", minimum=0
     )
 
 
@@ -175,34 +186,82 @@ def _pyproject(repo: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     tool = data.get("tool", {})
-    table = tool.get("learn", {}) if isinstance(tool, dict) else {}
-    return table if isinstance(table, dict) else {}
+    if not isinstance(tool, dict):  # not ours to judge: no [tool.learn] in it
+        return {}
+    table = tool.get("learn", {})
+    if not isinstance(table, dict):
+        raise UsageError(
+            f"[tool] learn in {path} is a {_kind(table)}, not a table",
+            fix="write the settings under a [tool.learn] table",
+        )
+    return table
+
+
+def _kind(value: object) -> str:
+    return {str: "string", int: "number", float: "number", bool: "boolean", list: "list"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def closest(name: str, valid: list[str]) -> str:
+    """`` — did you mean X?`` for the closest valid name, or ""."""
+    match = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    return f" — did you mean {match[0]}?" if match else ""
+
+
+def _unknown_env(env: Mapping[str, str], declared: dict[str, Field[Any]]) -> list[str]:
+    valid = [env_name(k) for k in declared] + list(OTHER_ENV)
+    return [
+        f"unknown environment variable {name} (ignored){closest(name, valid)}"
+        for name in sorted(env)
+        if name.startswith("LEARN_") and name not in valid
+    ]
 
 
 def load(
-    repo: Path, cli: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None
+    repo: Path,
+    cli: Mapping[str, object] | None = None,
+    env: Mapping[str, str] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Settings:
-    """Resolve settings for ``repo``; ``cli`` values of None mean "not given"."""
+    """Resolve settings for ``repo``; ``cli`` values of None mean "not given".
+
+    Every value is checked here, before any step changes anything. Unknown ``LEARN_*`` names and
+    unknown ``[tool.learn]`` keys are reported to ``warn`` with the closest valid name.
+    """
     env = os.environ if env is None else env
     declared = _declared()
     values: dict[str, object] = {}
-    for key, value in _pyproject(repo).items():
-        key = key.replace("-", "_")
+    notes: list[str] = []
+    for raw_key, value in _pyproject(repo).items():
+        key = str(raw_key).replace("-", "_")
         if key not in declared:
-            raise UsageError(f"unknown setting [tool.learn] {key!r} in {repo / 'pyproject.toml'}")
-        values[key] = _coerce(f"[tool.learn] {key}", declared[key], value)
+            valid = [k.replace("_", "-") for k in declared]
+            notes.append(
+                f"unknown setting [tool.learn] {raw_key!r} in {repo / 'pyproject.toml'} "
+                f"(ignored){closest(key.replace('_', '-'), valid)}"
+            )
+            continue
+        values[key] = _coerce(f"[tool.learn] {raw_key}", declared[key], value)
+    notes += _unknown_env(env, declared)
     for key, f in declared.items():
         raw = env.get(env_name(key))
         if raw is not None and raw != "":
             values[key] = _coerce(env_name(key), f, raw)
     for key, value in (cli or {}).items():
-        if value is not None:
+        if value is not None and value != "":
             values[key] = _coerce(f"--{cli_name(key)}", declared[key], value)
     settings = replace(Settings(), **values)  # type: ignore[arg-type]
-    if not MODEL_RE.fullmatch(settings.model):
+    # The model matters only to an engine that uses one (offline does not).
+    if settings.engine != "offline" and not MODEL_RE.fullmatch(settings.model):
         raise UsageError(
             f"{settings.model!r} is not a Claude model id",
             fix=f"use e.g. {DEFAULT_MODEL}, or an alias: haiku, sonnet, opus",
         )
+    if warn is not None:
+        for note in notes:
+            warn(note)
     return settings

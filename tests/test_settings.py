@@ -48,8 +48,13 @@ def test_bad_values_are_usage_errors(tmp_path: Path, env: dict[str, str], messag
 
 
 def test_bad_pyproject(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text("[tool.learn]\ncolour = 'blue'\n")
-    with pytest.raises(UsageError, match="unknown setting"):
+    (tmp_path / "pyproject.toml").write_text("[tool.learn]\ntoken-budgte = 5000\n")
+    warnings: list[str] = []
+    load(tmp_path, {}, env={}, warn=warnings.append)
+    assert len(warnings) == 1 and "unknown setting [tool.learn] 'token-budgte'" in warnings[0]
+    assert "did you mean token-budget?" in warnings[0]
+    (tmp_path / "pyproject.toml").write_text("[tool]\nlearn = 5\n")
+    with pytest.raises(UsageError, match=r"\[tool\] learn .* is a number, not a table"):
         load(tmp_path, {}, env={})
     (tmp_path / "pyproject.toml").write_text("[tool.learn\n")
     with pytest.raises(UsageError, match="not valid TOML"):
@@ -88,3 +93,18 @@ def test_numbers_below_their_minimum_are_rejected(tmp_path: Path) -> None:
 def test_a_non_table_tool_section_is_ignored(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('tool = "x"\n')
     assert load(tmp_path, {}, env={}).engine == "auto"
+
+
+def test_unknown_learn_variables_are_named_with_the_closest_one(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    env = {"LEARN_ENGIN": "offline", "LEARN_CLAUDE_BIN": "/x", "LEARN_MODEL": "haiku"}
+    assert load(tmp_path, {}, env=env, warn=warnings.append).engine == "auto"
+    assert warnings == [
+        "unknown environment variable LEARN_ENGIN (ignored) — did you mean LEARN_ENGINE?"
+    ]
+
+
+def test_the_model_is_checked_only_for_an_engine_that_uses_it(tmp_path: Path) -> None:
+    assert load(tmp_path, {"engine": "offline", "model": "gpt-4"}, env={}).model == "gpt-4"
+    with pytest.raises(UsageError, match="not a Claude model id"):
+        load(tmp_path, {"engine": "claude", "model": "gpt-4"}, env={})

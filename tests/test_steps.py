@@ -10,7 +10,7 @@ import pytest
 from learn import plan_header as plan
 from learn import steps
 from learn.console import Output
-from learn.errors import GitError, GitHubError, PathViolation, TranscriptError, UsageError
+from learn.errors import GitError, GitHubError, NotReady, PathViolation, TranscriptError, UsageError
 from learn.gateways.github import ArtifactInfo, Issue
 from learn.settings import Settings
 from learn.steps import state
@@ -43,7 +43,8 @@ def test_checkout_then_learn_then_publish(tmp_path: Path) -> None:
     assert run.status == "learned" and "docs/learned/index.md" in run.docs
     run = steps.publish(target, deps(out, git, Settings()))
     commit = next(args for name, args in git.calls if name == "commit")
-    assert commit[0] == ["docs/learned"]
+    assert "docs/learned/index.md" in commit[0]  # exactly the validated docs, never a folder
+    assert all(p.startswith("docs/learned/") and "/." not in p for p in commit[0])
     assert run.status == "published" and not git.pushed
     assert "committed 2 file(s)" in buf.getvalue()
 
@@ -54,7 +55,12 @@ def test_engine_writing_outside_docs_fails_and_nothing_is_committed(tmp_path: Pa
     (run.worktree / "README.md").write_text("pwned")
     with pytest.raises(PathViolation, match=r"README\.md"):
         steps.run_learn(target, deps(out, git, Settings(engine="offline")))
-    with pytest.raises(PathViolation):
+    with pytest.raises(NotReady, match="run-learn has not completed"):
+        steps.publish(target, deps(out, git, Settings()))
+    (run.worktree / "README.md").unlink()
+    steps.run_learn(target, deps(out, git, Settings(engine="offline")))
+    (run.worktree / "app.py").write_text("changed after run-learn")
+    with pytest.raises(PathViolation, match=r"app\.py"):  # publish checks again
         steps.publish(target, deps(out, git, Settings()))
     assert not any(name == "commit" for name, _ in git.calls)
 

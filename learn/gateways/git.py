@@ -40,7 +40,7 @@ class GitLike(Protocol):
     def start_point(self, trunk: str) -> str: ...
     def branch_exists(self, name: str) -> bool: ...
     def remote_url(self, remote: str = "origin") -> str | None: ...
-    def fetch(self, remote: str, branch: str) -> None: ...
+    def fetch(self, remote: str, branch: str, env: dict[str, str] | None = None) -> None: ...
     def ignore_locally(self, pattern: str) -> None: ...
     def add_worktree(self, path: Path, branch: str, start: str) -> None: ...
     def remove_worktree(self, path: Path) -> None: ...
@@ -49,6 +49,7 @@ class GitLike(Protocol):
         self, remote: str, branch: str, env: dict[str, str] | None = None
     ) -> None: ...
     def changed_paths(self, worktree: Path) -> list[str]: ...
+    def own_commits(self, branch: str) -> int: ...
     def show(self, worktree: Path, rev_path: str) -> str | None: ...
     def commits_since(self, base: str, ref: str) -> int: ...
     def commit(self, worktree: Path, paths: list[str], message: str, who: Identity) -> str: ...
@@ -80,13 +81,18 @@ class Git:
     # -- plumbing ------------------------------------------------------------------------
     def run(self, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
         full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+        name = args[2] if args[0] == "-c" else args[0]
         try:
             out = sh.git(*args, _cwd=str(cwd or self.repo), _env=full_env, _tty_out=False)
         except sh.ErrorReturnCode as exc:
             stderr = exc.stderr.decode("utf-8", "replace") or exc.stdout.decode("utf-8", "replace")
-            raise GitError(f"git {args[0]} failed: {_last_line(stderr)}") from None
+            raise GitError(f"git {name} failed: {_last_line(stderr)}") from None
         except sh.CommandNotFound:
             raise UsageError("git is not installed", fix="install git and try again") from None
+        except OSError as exc:  # the folder it was to run in vanished (another process removed it)
+            raise GitError(
+                f"git {name} could not start in {cwd or self.repo}: {exc.strerror}"
+            ) from None
         return str(out)
 
     def ok(self, *args: str, cwd: Path | None = None) -> bool:
@@ -133,6 +139,7 @@ class Git:
         for name in candidates:
             if name and (self.branch_exists(name) or self.rev(f"refs/remotes/origin/{name}")):
                 return name
+        self._no_commits_yet()
         raise GitError(
             "cannot tell the trunk branch (no origin/HEAD, no main or master)",
             fix="pass --trunk NAME",
@@ -144,7 +151,15 @@ class Git:
             sha = self.rev(ref)
             if sha:
                 return sha
-        raise GitError(f"trunk branch {trunk!r} does not exist")
+        self._no_commits_yet()
+        raise GitError(f"trunk branch {trunk!r} does not exist", fix="pass --trunk NAME")
+
+    def _no_commits_yet(self) -> None:
+        if not self.run("rev-list", "-n", "1", "--all").strip():
+            raise GitError(
+                f"the repository {self.repo} has no commits yet",
+                fix="commit something to the trunk first (learned docs go on a branch from it)",
+            )
 
     def remote_url(self, remote: str = "origin") -> str | None:
         try:
@@ -177,6 +192,39 @@ class Git:
     def commits_since(self, base: str, ref: str) -> int:
         return int(self.run("rev-list", "--count", f"{base}..{ref}").strip() or 0)
 
+    def own_commits(self, branch: str) -> int:
+        """Commits on ``branch`` that no other branch (local or remote-tracking) has."""
+        out = self.run(
+            "rev-list",
+            "--count",
+            f"refs/heads/{branch}",
+            f"--exclude=refs/heads/{branch}",
+            "--not",
+            "--branches",
+            "--remotes",
+        )
+        return int(out.strip() or 0)
+
+    def branches(self, pattern: str) -> list[str]:
+        out = self.run("for-each-ref", "--format=%(refname:short)", f"refs/heads/{pattern}")
+        return out.split()
+
+    def worktrees(self) -> dict[Path, str]:
+        """Every registered worktree (the main one included): path → checked-out branch or ""."""
+        found: dict[Path, str] = {}
+        path: Path | None = None
+        for line in self.run("worktree", "list", "--porcelain").splitlines():
+            if line.startswith("worktree "):
+                path = Path(line.removeprefix("worktree "))
+                found[path] = ""
+            elif line.startswith("branch ") and path is not None:
+                found[path] = line.removeprefix("branch refs/heads/")
+        return found
+
+    def common_dir(self) -> Path:
+        out = Path(self.run("rev-parse", "--git-common-dir").strip())
+        return out if out.is_absolute() else (self.repo / out).resolve()
+
     # -- changes -------------------------------------------------------------------------
     def ignore_locally(self, pattern: str) -> None:
         """Add ``pattern`` to .git/info/exclude (never touches tracked files)."""
@@ -190,22 +238,50 @@ class Git:
                 fh.write(("\n" if lines and lines[-1] else "") + pattern + "\n")
 
     def add_worktree(self, path: Path, branch: str, start: str) -> None:
-        """Check ``branch`` out at ``path``, creating it from ``start`` when new."""
-        self.run("worktree", "prune")
+        """Check ``branch`` out at ``path``, creating it from ``start`` when new.
+
+        Only this worktree is repaired when stale (never ``git worktree prune``, which would
+        disconnect a person's other worktree that is only temporarily missing), and the
+        repository's hooks do not run in it (it is ours, and only docs are written there).
+        """
         if (path / ".git").exists():
             return
+        self.forget_worktree(path)
         if path.exists():
             shutil.rmtree(path)
-        if self.branch_exists(branch):
-            self.run("worktree", "add", "--quiet", str(path), branch)
-        else:
-            self.run("worktree", "add", "--quiet", "-b", branch, str(path), start)
+        elsewhere = next(
+            (p for p, b in self.worktrees().items() if b == branch and p != path), None
+        )
+        if elsewhere is not None:
+            raise GitError(
+                f"branch {branch} is checked out in {elsewhere}",
+                fix=f"switch that checkout to another branch (git -C {elsewhere} switch -) and run "
+                "again; learn-async works on its branch in a worktree of its own",
+            )
+        new = () if self.branch_exists(branch) else ("-b", branch)
+        where = (str(path), branch) if not new else (str(path), start)
+        self.run("-c", "core.hooksPath=/dev/null", "worktree", "add", "--quiet", *new, *where)
 
     def remove_worktree(self, path: Path) -> None:
         if path.exists():
             self.ok("worktree", "remove", "--force", str(path))
             shutil.rmtree(path, ignore_errors=True)
-        self.ok("worktree", "prune")
+        self.forget_worktree(path)
+
+    def forget_worktree(self, path: Path) -> None:
+        """Drop git's record of the worktree at ``path`` if its folder is gone (ours only)."""
+        if (path / ".git").exists():
+            return
+        admin = self.common_dir() / "worktrees"
+        if not admin.is_dir():
+            return
+        for entry in admin.iterdir():
+            try:
+                gitdir = Path((entry / "gitdir").read_text().strip())
+            except OSError:
+                continue
+            if gitdir.parent == path or gitdir.parent.resolve() == path.resolve():
+                shutil.rmtree(entry, ignore_errors=True)
 
     def delete_branch(self, branch: str) -> None:
         if self.branch_exists(branch):
@@ -227,8 +303,9 @@ class Git:
     ) -> None:
         self.run("push", "--quiet", remote, f"HEAD:refs/heads/{branch}", cwd=worktree, env=env)
 
-    def fetch(self, remote: str, branch: str) -> None:
-        self.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
+    def fetch(self, remote: str, branch: str, env: Mapping[str, str] | None = None) -> None:
+        ref = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
+        self.run("fetch", "--quiet", "--no-write-fetch-head", remote, ref, env=env)
 
     def delete_remote_branch(
         self, remote: str, branch: str, env: Mapping[str, str] | None = None

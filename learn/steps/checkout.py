@@ -9,9 +9,11 @@ from typing import Any
 from learn import plan_header
 from learn.ci import actions
 from learn.errors import TranscriptError, UsageError
+from learn.gateways.git import token_env
 from learn.gateways.github import Issue
 from learn.privacy.outbound import clean
 from learn.steps import messages, state
+from learn.steps.cleanup import discard
 from learn.steps.context import Deps, Target, set_failed, set_status
 from learn.steps.state import RunState
 from learn.transcripts.files import discover
@@ -22,6 +24,9 @@ __all__ = ["checkout_branch"]
 def checkout_branch(target: Target, deps: Deps) -> RunState:
     """Validate, read the plan, skip if already learned, create ``learn-…`` from the trunk."""
     previous = _previous(target)
+    if previous is not None and previous.dry_run and not target.dry_run:
+        discard(previous, deps.git)  # what an interrupted dry run left is never "continued"
+        previous = None
     if previous is not None and not previous.finished and previous.worktree.is_dir():
         deps.out.ok(f"continuing run {previous.key}: branch {previous.branch}")
         return previous
@@ -73,11 +78,13 @@ def _checkout_issue(target: Target, deps: Deps, previous: RunState | None) -> Ru
     located = _locate_sessions(target, deps, issue, header or {}, run_id)
     trunk = deps.settings.trunk or gh.default_branch()
     if deps.git.remote_url():
-        deps.git.fetch("origin", trunk)
+        deps.git.fetch("origin", trunk, env=token_env(deps.env))
     run = _start(target, deps, str(number), f"learn-{number}-{run_id}", trunk, run_id=run_id)
     run.title, run.artifacts = issue.title, located
     run.sessions = [str(p) for p in target.sessions]
     run.save()
+    if target.dry_run:
+        return run
     set_status(
         deps,
         run.issue,
@@ -98,7 +105,9 @@ def _start(
             "the branch name would carry a secret or personal data", fix="pass --run-id"
         )
     base = deps.git.start_point(trunk)
-    deps.git.ignore_locally(f"/{state.STATE_DIR}/")
+    if not target.dry_run:
+        deps.git.ignore_locally(f"/{state.STATE_DIR}/")
+    reused = deps.git.branch_exists(branch)
     run = RunState(
         key=key,
         repo=str(target.repo),
@@ -107,10 +116,11 @@ def _start(
         base=base,
         run_id=run_id,
         issue=target.issue,
+        created_branch=not reused,
+        dry_run=target.dry_run,
     )
-    reused = deps.git.branch_exists(branch)
+    run.save()  # first, so a failure below knows what to clean up
     deps.git.add_worktree(run.worktree, branch, base)
-    run.save()
     where = run.worktree.relative_to(target.repo)
     deps.out.ok(
         f"{'reusing' if reused else 'created'} branch {branch} from {trunk} ({base[:10]}) in {where}"
@@ -148,8 +158,18 @@ def _locate_sessions(
         discover(list(target.sessions))  # validates the paths
         return []
     refs = plan_header.session_sources(header)
+    for ref in refs:
+        if not str(ref.run_id).strip().isdigit():
+            _no_sessions(
+                target,
+                deps,
+                issue,
+                run_id,
+                f"the plan's workflow run id {ref.run_id!r} is not a number",
+            )
     if not refs:
         _no_sessions(
+            target,
             deps,
             issue,
             run_id,
@@ -162,11 +182,19 @@ def _locate_sessions(
         artifact = found.get(ref.name)
         if artifact is None:
             _no_sessions(
-                deps, issue, run_id, f"artifact {ref.name} is not in workflow run {ref.run_id}"
+                target,
+                deps,
+                issue,
+                run_id,
+                f"artifact {ref.name} is not in workflow run {ref.run_id}",
             )
         elif artifact.expired:
             _no_sessions(
-                deps, issue, run_id, f"artifact {ref.name} of workflow run {ref.run_id} has expired"
+                target,
+                deps,
+                issue,
+                run_id,
+                f"artifact {ref.name} of workflow run {ref.run_id} has expired",
             )
         else:
             located.append(
@@ -180,10 +208,11 @@ def _locate_sessions(
     return located
 
 
-def _no_sessions(deps: Deps, issue: Issue, run_id: str, why: str) -> None:
-    body = messages.no_session_comment(issue.number, run_id, why)
-    deps.github.comment_once(issue.number, body, messages.marker(str(issue.number), run_id))
-    set_failed(deps, issue.number, why)
+def _no_sessions(target: Target, deps: Deps, issue: Issue, run_id: str, why: str) -> None:
+    if not target.dry_run:
+        body = messages.no_session_comment(issue.number, run_id, why)
+        deps.github.comment_once(issue.number, body, messages.marker(str(issue.number), run_id))
+        set_failed(deps, issue.number, why)
     raise TranscriptError(
         f"no session to learn from for #{issue.number}: {why}", fix="see the comment on the issue"
     )

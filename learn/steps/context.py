@@ -61,6 +61,7 @@ class Target:
     sessions: tuple[Path, ...] = ()
     run_id: str | None = None
     force: bool = False
+    dry_run: bool = False  # `learn --dry-run`: no GitHub writes, and nothing left behind
 
     def key(self) -> str:
         if self.issue is not None:

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from learn.ci import actions
-from learn.errors import UsageError
+from learn.errors import LearnError, UsageError
 from learn.steps import messages, state
+from learn.steps.cleanup import discard
 from learn.steps.context import Deps, Target, set_failed
 from learn.steps.state import RunState
 
@@ -42,14 +43,51 @@ def mark_failed(target: Target, deps: Deps, reason: str) -> None:
     actions.write_summary(messages.failed_summary(_label(target), reason), deps.env)
 
 
-def failure_guard(target: Target, deps: Deps, exc: Exception) -> None:
-    """After a step failed: record it on the plan, best effort (GitHub may be what failed)."""
-    if target.issue is None:
+def failure_guard(target: Target, deps: Deps, exc: BaseException) -> None:
+    """After a step failed: with a plan, record it there (best effort: GitHub may be what
+    failed) and say what is kept for a re-run; locally, remove what the run made unless it
+    holds committed docs. A dry run leaves nothing either way."""
+    if isinstance(exc, LearnError) and not exc.records_failure:
         return
+    run = _load(target)
+    if target.dry_run:
+        if run is not None and run.dry_run:
+            discard(run, deps.git)
+        return
+    if target.issue is not None:
+        try:
+            record_failure(target, deps, str(exc) or type(exc).__name__)
+        except Exception as second:
+            deps.out.warn(f"could not record learn_status: failed on #{target.issue}: {second}")
+        if run is not None and run.branch and run.worktree.exists():
+            deps.out.warn(
+                f"kept the run in {run.run_dir} (branch {run.branch}) so running the same "
+                "command again continues; `learn-async clean` removes it"
+            )
+        return
+    if run is None or run.status == "skipped" or not run.branch:
+        return
+    committed = bool(run.commit)
+    if not committed and run.branch and deps.git.branch_exists(run.branch):
+        committed = deps.git.commits_since(run.base, run.branch) > 0 and run.created_branch
+    if committed:
+        run.status, run.error = "failed", str(exc)
+        run.save()
+        deps.out.warn(
+            f"kept branch {run.branch} (it has the learned docs) and the run in {run.run_dir}: "
+            "running the same command again continues; `learn-async clean` removes the run"
+        )
+        return
+    removed = discard(run, deps.git)
+    if removed:
+        deps.out.warn("removed what this run made: " + ", ".join(removed))
+
+
+def _load(target: Target) -> RunState | None:
     try:
-        record_failure(target, deps, str(exc))
-    except Exception as second:
-        deps.out.warn(f"could not record learn_status: failed on #{target.issue}: {second}")
+        return state.load(target.repo, target.key())
+    except (UsageError, OSError):
+        return None
 
 
 def _label(target: Target) -> str:

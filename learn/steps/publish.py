@@ -8,9 +8,9 @@ from pathlib import Path
 
 from learn import plan_header
 from learn.ci import actions
-from learn.engines import DOCS_DIR
+from learn.errors import NotReady
 from learn.gateways.git import Identity, token_env
-from learn.steps import messages, state
+from learn.steps import cleanup, messages, state
 from learn.steps.context import Deps, Target, set_status, timestamp
 from learn.steps.run_learn import validate_worktree
 from learn.steps.state import RunState
@@ -24,12 +24,23 @@ def publish(target: Target, deps: Deps, *, dry_run: bool = False) -> RunState:
     if run.status == "skipped":
         deps.out.ok("skipped: already learned")
         return run
+    if not (run.learned or run.status in ("learned", "nothing_to_learn", "published")):
+        raise NotReady(
+            f"run-learn has not completed for run {run.key} (status: {run.status})",
+            fix="run `run-learn` with the same --issue/--session first; nothing was changed",
+        )
     changed = (
-        validate_worktree(run, deps.git, deps.settings.email_allow) if run.worktree.is_dir() else []
+        validate_worktree(run, deps.git, deps.settings.email_allow, deps.out)
+        if run.worktree.is_dir()
+        else []
     )
     if dry_run:
         _show_diff(run, changed, deps)
-        deps.out.info("dry run: nothing committed; branch and worktree left as they were")
+        if run.dry_run:
+            cleanup.discard(run, deps.git)
+            deps.out.info("dry run: nothing committed; the branch and worktree it used are removed")
+        else:
+            deps.out.info("dry run: nothing committed; branch and worktree left as they were")
         return run
     if changed:
         _commit(run, changed, deps)
@@ -63,7 +74,7 @@ def _commit(run: RunState, changed: list[str], deps: Deps) -> None:
     stems = [Path(s).stem for s in run.sessions]
     message = messages.commit_message(run.issue, run.title, stems, len(changed), run.engine)
     who = Identity(deps.settings.bot_name, deps.settings.bot_email)
-    run.commit = deps.git.commit(run.worktree, [DOCS_DIR], message, who)
+    run.commit = deps.git.commit(run.worktree, changed, message, who)
     run.operation, run.pushed = "committed", False
     run.save()
     deps.out.ok(f"committed {len(changed)} file(s) on {run.branch} ({run.commit[:10]})")

@@ -3,14 +3,16 @@ validate what it wrote (only ``docs/learned/**`` may change)."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 
 from learn import learned_docs
 from learn.ci import actions
+from learn.console import Output
 from learn.digest import DigestOptions, build_digest
 from learn.engines import DOCS_DIR, EngineJob, EngineUsage, select
-from learn.errors import DocError, PathViolation, TranscriptError, UsageError
+from learn.errors import DocError, NotReady, PathViolation, TranscriptError
 from learn.gateways.git import GitLike
 from learn.gateways.github import ArtifactInfo
 from learn.privacy import outbound, personal
@@ -20,7 +22,7 @@ from learn.steps.state import RunState
 from learn.transcripts.artifacts import Limits, extract_sessions
 from learn.transcripts.files import discover
 
-__all__ = ["run_learn", "validate_worktree"]
+__all__ = ["check_docs_dir", "run_learn", "validate_worktree"]
 
 
 def run_learn(target: Target, deps: Deps) -> RunState:
@@ -30,12 +32,18 @@ def run_learn(target: Target, deps: Deps) -> RunState:
         deps.out.ok("skipped: already learned")
         return run
     if not run.worktree.is_dir():
-        raise UsageError(f"the worktree of run {run.key} is gone", fix="run checkout-branch again")
+        raise NotReady(f"the worktree of run {run.key} is gone", fix="run checkout-branch again")
+    check_docs_dir(run.worktree, Path(run.repo))
+    run.learned = False
     files = discover([Path(p) for p in run.sessions] + _download(run, deps))
     with deps.out.group("Digest"):
         allow = personal.allowed_domains(deps.settings.email_allow)
         options = DigestOptions(token_budget=deps.settings.token_budget, email_allow=allow)
-        result = build_digest(files, run.digest_dir, options)
+        try:
+            result = build_digest(files, run.digest_dir, options)
+        except BaseException:  # disk full, interrupted, ...: no partial digest is left behind
+            shutil.rmtree(run.digest_dir, ignore_errors=True)
+            raise
         deps.out.info(result.summary())
         if masked := outbound.clean_digest(run.digest_dir):  # the scanner's second pass
             deps.out.info(f"secret scanner: masked {masked} more finding(s) in the digest")
@@ -52,7 +60,7 @@ def run_learn(target: Target, deps: Deps) -> RunState:
             fix="pass a Claude Code session .jsonl file",
         )
     if result.prompts == 0:
-        run.status, run.docs = "nothing_to_learn", []
+        run.status, run.docs, run.learned = "nothing_to_learn", [], True
         run.save()
         deps.out.ok("nothing to learn: the session has no user prompt (empty or summary-only)")
         return run
@@ -74,9 +82,11 @@ def run_learn(target: Target, deps: Deps) -> RunState:
     used = outcome.usage or EngineUsage()
     run.usage = asdict(used)
     actions.write_outputs({"engine": engine.name, **used.outputs()}, deps.env)
-    changed = validate_worktree(run, deps.git, deps.settings.email_allow)
+    changed = validate_worktree(run, deps.git, deps.settings.email_allow, deps.out)
+    _warn_about_existing_docs(run, changed, deps)
     run.docs = changed
     run.status = "learned" if changed else "nothing_to_learn"
+    run.learned = True
     run.save()
     deps.out.ok(
         f"{len(changed)} file(s) under {DOCS_DIR}/ changed: " + ", ".join(changed)
@@ -96,31 +106,87 @@ def _download(run: RunState, deps: Deps) -> list[Path]:
             archive = run.run_dir / "artifacts" / f"{item['name']}.zip"
             info = ArtifactInfo(int(item["id"]), item["name"], False, int(item.get("size") or 0))
             cap = deps.settings.artifact_cap_mb * 1024 * 1024
-            deps.github.download_artifact(info, archive, cap)
-            extract_sessions(archive, folder, item["name"], Limits(entry=cap, total=cap))
+            try:
+                deps.github.download_artifact(info, archive, cap)
+                extract_sessions(archive, folder, item["name"], Limits(entry=cap, total=cap))
+            except BaseException:  # disk full, interrupted, refused: no partial file is kept
+                archive.unlink(missing_ok=True)
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
             archive.unlink()
             done.touch()
         paths.append(folder)
     return paths
 
 
-def validate_worktree(run: RunState, git: GitLike, email_allow: str = "") -> list[str]:
-    """Fail on anything changed outside docs/learned/; clean and check the docs (a finding left
-    after redaction fails with its file and line); regenerate the index."""
+def check_docs_dir(worktree: Path, repo: Path) -> None:
+    """Refuse a ``docs/learned`` that is (or sits under) a symlink: docs must be written inside
+    the repository, into the folder that is committed."""
+    real = (worktree / DOCS_DIR).resolve()
+    expected = worktree.resolve() / DOCS_DIR
+    if real == expected:
+        return
+    where = (
+        "elsewhere in the repository"
+        if real.is_relative_to(worktree.resolve())
+        else "outside the repository"
+    )
+    raise DocError(
+        f"{repo / DOCS_DIR} (or a folder above it) is a symlink leading {where} ({real})",
+        fix=f"make {DOCS_DIR} a real folder in the repository; nothing was written",
+    )
+
+
+def validate_worktree(
+    run: RunState, git: GitLike, email_allow: str = "", out: Output | None = None
+) -> list[str]:
+    """Check what this run wrote and regenerate the index; return the paths to commit.
+
+    Anything changed outside docs/learned/ fails the run. The docs this run wrote are cleaned
+    and must be valid (a finding left after redaction fails with its file and line); a file
+    that was already on the trunk is left alone. Hidden and temporary files are never committed.
+    """
+    check_docs_dir(run.worktree, Path(run.repo))
     changed = git.changed_paths(run.worktree)
     outside = [p for p in changed if not p.startswith(DOCS_DIR + "/")]
     if outside:
         raise PathViolation(outside)
-    if not changed:
+    ours = _committable(changed, out)
+    if not ours:
         return []
     docs_root = run.worktree / DOCS_DIR
     allow = personal.allowed_domains(email_allow)
-    rels = [p[len(DOCS_DIR) + 1 :] for p in changed]
+    rels = [p[len(DOCS_DIR) + 1 :] for p in ours]
     outbound.clean_docs(docs_root, rels, allow)
-    problems = learned_docs.validate_tree(docs_root)
+    problems = []
+    for rel in rels:
+        if rel != learned_docs.INDEX_NAME and (docs_root / rel).is_file():
+            problem = learned_docs.check_file(docs_root, Path(rel))
+            if problem:
+                problems.append(f"{DOCS_DIR}/{rel}: {problem}")
     if problems:
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise DocError(f"invalid learned doc(s): {problems[0]}{more}", fix="nothing was committed")
+        raise DocError(
+            f"invalid learned doc(s) written by this run: {problems[0]}{more}",
+            fix="nothing was committed",
+        )
     learned_docs.regenerate_index(docs_root)
     outbound.check_docs(docs_root, [*rels, learned_docs.INDEX_NAME], allow)
-    return git.changed_paths(run.worktree)
+    return _committable(git.changed_paths(run.worktree), None)
+
+
+def _committable(changed: list[str], out: Output | None) -> list[str]:
+    """The changed paths under docs/learned/ minus hidden and temporary files (with a warning)."""
+    hidden = [p for p in changed if learned_docs.is_hidden(Path(p).relative_to(DOCS_DIR))]
+    if hidden and out is not None:
+        out.warn("not committing hidden or temporary file(s): " + ", ".join(hidden))
+    return [p for p in changed if p not in hidden]
+
+
+def _warn_about_existing_docs(run: RunState, changed: list[str], deps: Deps) -> None:
+    """A doc already on the trunk that does not validate is named (by its real path), not fixed."""
+    docs_root = run.worktree / DOCS_DIR
+    for rel, problem in learned_docs.tree_problems(docs_root):
+        if f"{DOCS_DIR}/{rel.as_posix()}" not in changed:
+            real = Path(run.repo) / DOCS_DIR / rel
+            deps.out.warn(f"{real} (already on {run.trunk}): {problem} — left as it is")

@@ -6,8 +6,10 @@ digest, the engine's log, the worktree the docs are written in, and ``report.md`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,9 @@ class RunState:
     error: str = ""
     digest: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)  # the engine's turns, tokens and cost
+    learned: bool = False  # run-learn completed (publish refuses to run before)
+    created_branch: bool = False  # this run created its branch (a failed local run removes it)
+    dry_run: bool = False  # a dry run: everything it made is removed at its end
 
     @property
     def run_dir(self) -> Path:
@@ -60,10 +65,18 @@ class RunState:
         return self.run_dir / "digest"
 
     def save(self) -> None:
+        """Write state.json atomically (a unique temporary name: concurrent writers never
+        collide, and a failed write leaves the previous state and no partial file)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.run_dir / "state.json.tmp"
-        tmp.write_bytes(orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2))
-        os.replace(tmp, self.run_dir / "state.json")
+        fd, tmp = tempfile.mkstemp(prefix=".state.", suffix=".tmp", dir=self.run_dir)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2))
+            os.replace(tmp, self.run_dir / "state.json")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
 
 def run_dir(repo: Path, key: str) -> Path:
@@ -94,7 +107,7 @@ def load(repo: Path, key: str) -> RunState:
     try:
         data = orjson.loads(path.read_bytes())
         return RunState(**data)
-    except (orjson.JSONDecodeError, TypeError) as exc:
+    except (orjson.JSONDecodeError, TypeError, OSError) as exc:
         raise UsageError(
             f"{path} is damaged ({exc})", fix="delete it and run checkout-branch again"
         ) from None

@@ -65,6 +65,13 @@ needs no extra "complete" request)::
     GET  /repos/{o}/{r}/actions/artifacts/{id}/zip  -> 302 to a signed, expiring blob URL
     GET  /_blobs/{token}?expires=..&sig=..          -> the zip bytes (no auth needed)
 
+**Git over HTTP** (a private repository): :meth:`FakeGitHub.serve_git` puts bare repositories
+behind ``{base_url}/{owner}/{name}.git`` (``git http-backend`` as a CGI, smart HTTP, fetch and
+push). Every git request needs Basic auth ``x-access-token:<valid token>``, as GitHub's does for
+a private repository: without it the answer is 401 with ``WWW-Authenticate: Basic``, which git
+turns into "could not read Username" when it may not prompt. :attr:`FakeGitHub.git_requests`
+logs them (``(method, path, status)``); they are not in the API request log.
+
 ``/repositories/{repo_id}/...`` works as an alias of ``/repos/{o}/{r}/...``; like GitHub, the
 ``Link`` pagination headers use that form. Unknown routes and objects answer 404
 ``{"message": "Not Found"}``. Every request needs a valid token (``Authorization: token X``,
@@ -95,10 +102,12 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
 import secrets
 import socket
 import stat
+import subprocess
 import threading
 import time
 import zipfile
@@ -784,6 +793,8 @@ class FakeGitHub:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
+        self.git_root: Path | None = None
+        self.git_requests: list[tuple[str, str, int]] = []
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -865,6 +876,14 @@ class FakeGitHub:
             self.tokens[token] = login
             if integration:
                 self.integration_tokens.add(token)
+
+    def serve_git(self, root: Path) -> None:
+        """Serve the bare repositories ``root/<owner>/<name>.git`` over smart HTTP (auth needed)."""
+        self.git_root = root
+
+    def git_url(self, full_name: str) -> str:
+        """The clone URL of a repository served by :meth:`serve_git`."""
+        return f"{self.base_url}/{full_name}.git"
 
     def add_repo(
         self,
@@ -2059,6 +2078,7 @@ def _blob_response(fake: FakeGitHub, token: str, has_auth: bool) -> _Resp:
 # --------------------------------------------------------------------------------------------
 
 _REDACTED_HEADERS = {"authorization", "proxy-authorization", "cookie"}
+_GIT_PATH = re.compile(r"/[^/]+/[^/]+\.git/(info/refs|git-upload-pack|git-receive-pack|HEAD)")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -2091,6 +2111,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         fake = self.fake
+        if fake.git_root is not None and _GIT_PATH.match(urlsplit(self.path).path):
+            self._git()
+            return
         n = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(n) if n > 0 else b""
         split = urlsplit(self.path)
@@ -2208,6 +2231,74 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _git(self) -> None:
+        """One smart-HTTP request, answered by ``git http-backend`` (after the token check)."""
+        fake = self.fake
+        assert fake.git_root is not None
+        split = urlsplit(self.path)
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            body = self._read_chunked()
+        else:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        auth = self.headers.get("authorization") or ""
+        scheme, _, value = auth.partition(" ")
+        user = password = ""
+        if scheme.lower() == "basic":
+            with contextlib.suppress(ValueError):
+                user, _, password = base64.b64decode(value.strip()).decode().partition(":")
+        with fake.lock:
+            valid = user == "x-access-token" and password in fake.tokens
+        if not valid:
+            fake.git_requests.append((self.command, split.path, 401))
+            resp = _Resp(401, b"Invalid username or token.\n", ctype="text/plain", api=False)
+            resp.headers["WWW-Authenticate"] = 'Basic realm="GitHub"'
+            self._send(
+                resp, RecordedRequest(-1, self.command, split.path, {}, None, {}, bool(auth))
+            )
+            return
+        env = {
+            **os.environ,
+            "GIT_PROJECT_ROOT": str(fake.git_root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": unquote(split.path),
+            "REQUEST_METHOD": self.command,
+            "QUERY_STRING": split.query,
+            "CONTENT_TYPE": self.headers.get("content-type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": user,
+            "REMOTE_ADDR": "127.0.0.1",
+            "GIT_PROTOCOL": self.headers.get("git-protocol", ""),
+            "HTTP_CONTENT_ENCODING": self.headers.get("content-encoding", ""),
+        }
+        done = subprocess.run(
+            ["git", "http-backend"], input=body, capture_output=True, env=env, check=False
+        )
+        head, _, payload = done.stdout.partition(b"\r\n\r\n")
+        if not _:
+            head, _, payload = done.stdout.partition(b"\n\n")
+        status, headers = 200, {}
+        for line in head.decode("latin-1").splitlines():
+            key, _, val = line.partition(":")
+            if key.lower() == "status":
+                status = int(val.strip().split()[0])
+            elif key.lower() != "content-length":
+                headers[key.strip()] = val.strip()
+        ctype = headers.pop("Content-Type", "application/octet-stream")
+        fake.git_requests.append((self.command, split.path, status))
+        resp = _Resp(status, payload, ctype=ctype, api=False)
+        resp.headers.update(headers)
+        self._send(resp, RecordedRequest(-1, self.command, split.path, {}, None, {}, bool(auth)))
+
+    def _read_chunked(self) -> bytes:
+        out = bytearray()
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline()
+                return bytes(out)
+            out += self.rfile.read(size)
+            self.rfile.readline()
 
     def _drop(self, rec: RecordedRequest) -> None:
         rec.dropped = True

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from learn import plan_header
+from learn.gateways.git import token_env
 from tests.fakes.github_api import FakeGitHub, FakeRepo, make_zip
 from tests.support.processes import Done
-from tests.support.repos import EXAMPLES, Repo
+from tests.support.repos import EXAMPLES, GIT_ENV, Repo, git, make_repo
 
 SESSION_ID = "5f0c1d2e-0000-4000-8000-000000000001"
 RUN_ID = 21202876864
@@ -80,3 +84,25 @@ class World:
 
 def artifact_zip(example: str = "fix-failing-test.jsonl") -> bytes:
     return make_zip({f"{SESSION_ID}.jsonl": (EXAMPLES / example).read_bytes()})
+
+
+def private_clone(gh: FakeGitHub, tmp: Path, full_name: str = "acme/widgets") -> Repo:
+    """A repository only reachable over the fake's authenticated git HTTP (like a private
+    GitHub repository), cloned with the token given through the environment, never stored."""
+    root = tmp / "git-server"
+    bare = root / f"{full_name}.git"
+    bare.parent.mkdir(parents=True)
+    (tmp / "seed-of-private").mkdir()
+    seed = make_repo(tmp / "seed-of-private")
+    git(tmp, "clone", "--quiet", "--bare", str(seed.remote), str(bare))
+    git(bare, "config", "http.receivepack", "true")
+    gh.serve_git(root)
+    clone = tmp / "private-clone"
+    auth = token_env({"GITHUB_TOKEN": TOKEN, "GITHUB_SERVER_URL": gh.base_url})
+    subprocess.run(
+        ["git", "clone", "--quiet", gh.git_url(full_name), str(clone)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **GIT_ENV, "GIT_TERMINAL_PROMPT": "0", **auth},
+    )
+    return Repo(clone, bare)
