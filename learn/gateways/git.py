@@ -198,7 +198,7 @@ class Git:
             "rev-list",
             "--count",
             f"refs/heads/{branch}",
-            f"--exclude=refs/heads/{branch}",
+            f"--exclude={branch}",
             "--not",
             "--branches",
             "--remotes",

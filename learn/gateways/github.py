@@ -19,7 +19,9 @@ in-memory fake).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -42,6 +44,9 @@ from learn.errors import GitHubError, UsageError
 from learn.settings import Settings
 
 T = TypeVar("T")
+# PyGithub logs each retry to stderr (its own handler, level INFO); our messages say what GitHub
+# answered, once.
+logging.getLogger("github").setLevel(logging.ERROR)
 ACTIONS_PR_FORBIDDEN = "not permitted to create or approve pull requests"
 
 
@@ -82,6 +87,7 @@ class RetryPolicy:
             backoff_factor=self.backoff / 2,
             allowed_methods=frozenset({"GET", "HEAD"}),
             status_forcelist=sorted(GitHubError.TRANSIENT),
+            raise_on_status=False,  # when retries run out, GitHub's last answer is reported
             max_rate_limit_wait=self.max_rate_limit_wait,
             secondary_rate_wait=min(60.0, self.max_rate_limit_wait),
         )
@@ -236,6 +242,11 @@ class GitHub:
             raise GitHubError(
                 f"GitHub answered {status} while {what}: {_message(exc)}", status=status
             ) from None
+        except requests.exceptions.RetryError as exc:  # GitHub answered, again and again
+            found = re.search(r"too many (\d{3}) error", str(exc))
+            status = int(found.group(1)) if found else None
+            answered = f"GitHub kept answering {status}" if status else "GitHub kept failing"
+            raise GitHubError(f"{answered} while {what}", status=status) from None
         except requests.RequestException as exc:
             raise GitHubError(
                 f"cannot reach GitHub while {what}: {type(exc).__name__}", status=None
