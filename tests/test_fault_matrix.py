@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from learn import plan_header
 from learn.steps.lock import LOCK_NAME
 from tests.fakes.github_api import FakeGitHub, make_zip
 from tests.support.github_world import (
@@ -249,7 +252,6 @@ def no_exclude_entry(ctx: Ctx) -> None:
     assert ".learn" not in (exclude.read_text() if exclude.exists() else "")
 
 
-
 # -- the table ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Case:
@@ -435,3 +437,55 @@ def test_three_concurrent_runs_wait_for_each_other(ctx: Ctx) -> None:
     (branch,) = ctx.learn_branches()
     assert ctx.repo.git("rev-list", "--count", f"trunk..{branch}").strip() == "1"
 
+
+@pytest.mark.parametrize("issue", [False, True], ids=["local", "issue"])
+def test_ctrl_c_exits_130_after_cleaning_up(ctx: Ctx, issue: bool) -> None:
+    """SIGINT while the engine runs: one line, exit 130, the engine's process gone, nothing of
+    the run left locally — and with a plan, learn_status: failed."""
+    started, pid_file = ctx.tmp / "claude-started", ctx.tmp / "claude-pid"
+    claude = ctx.tmp / "claude"
+    claude.write_text(f"#!/bin/sh\necho $$ > {pid_file}\ntouch {started}\nexec sleep 60\n")
+    claude.chmod(0o755)
+    env = {
+        **os.environ,
+        **GIT_ENV,
+        "NO_COLOR": "1",
+        "LEARN_ENGINE": "claude",
+        "LEARN_CLAUDE_BIN": str(claude),
+        "ANTHROPIC_API_KEY": "sk-ant-test",
+    }
+    with FakeGitHub(tokens={TOKEN}) as gh:
+        fake = gh.add_repo("acme/widgets", default_branch="trunk")
+        plan_issue = fake.add_issue(title="Plan", body=plan_body())
+        fake.add_run(RUN_ID).add_artifact(f"session-{SESSION_ID}", artifact_zip())
+        target = ["--issue", str(plan_issue.number)] if issue else ["--session", FIX]
+        if issue:
+            env.update(GITHUB_TOKEN=TOKEN, GITHUB_REPOSITORY="acme/widgets")
+            env.update(GITHUB_API_URL=gh.base_url, LEARN_GITHUB_BACKOFF="0.01")
+        argv = ["learn", *target, "--repo", str(ctx.repo.path)]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "invoke", "--search-root", str(ROOT), *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        deadline = time.monotonic() + 120
+        while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=60)
+        text = proc.stdout.read() if proc.stdout else ""
+        assert code == 130, text
+        assert "interrupted" in text and "Traceback" not in text, text
+        engine_pid = int(pid_file.read_text())
+        with pytest.raises(ProcessLookupError):
+            for _ in range(50):  # the engine's process is gone (killed, then reaped)
+                os.kill(engine_pid, 0)
+                time.sleep(0.1)
+        if issue:
+            header = plan_header.read_header(fake.issues[plan_issue.number].body or "")
+            assert header is not None and header["learn_status"] == "failed"
+            assert "interrupted" in str(header["learn_error"])
+        else:
+            nothing_left(ctx)

@@ -6,6 +6,7 @@ start the CLI, feed its stdout lines to a callback as they arrive, and stop it o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections import deque
@@ -91,4 +92,8 @@ class ClaudeCli:
         except sh.TimeoutException:
             proc.kill()
             raise CliTimeout from None
+        except BaseException:  # interrupted (Ctrl-C) or failed: the CLI does not outlive us
+            with contextlib.suppress(Exception):
+                proc.kill()
+            raise
         return Finished(proc.exit_code, "".join(stderr).strip())

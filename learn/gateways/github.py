@@ -244,9 +244,9 @@ class GitHub:
             ) from None
         except requests.exceptions.RetryError as exc:  # GitHub answered, again and again
             found = re.search(r"too many (\d{3}) error", str(exc))
-            status = int(found.group(1)) if found else None
-            answered = f"GitHub kept answering {status}" if status else "GitHub kept failing"
-            raise GitHubError(f"{answered} while {what}", status=status) from None
+            code = int(found.group(1)) if found else None
+            answered = f"GitHub kept answering {code}" if code else "GitHub kept failing"
+            raise GitHubError(f"{answered} while {what}", status=code) from None
         except requests.RequestException as exc:
             raise GitHubError(
                 f"cannot reach GitHub while {what}: {type(exc).__name__}", status=None
