@@ -330,6 +330,8 @@ CASES = [
          left=lambda ctx: (nothing_left(ctx), no_exclude_entry(ctx))),
     Case("7-issue-dry-run-writes-nothing-to-github", ("learn", "--dry-run"), 0, "dry run",
          issue=I, status="not_started"),
+    Case("7-issue-dry-run-of-a-learned-plan", ("learn", "--dry-run"), 0, "already learned",
+         plan(learn_status="pending_review"), issue=I, status="pending_review"),
     # 8. messages that say what happened
     Case("8-github-keeps-answering-502", (), 1, "GitHub answered 502 while reading issue",
          github_fails("GET", r"/issues/\d+$", 502), issue=I, status="not_started",

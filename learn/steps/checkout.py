@@ -138,6 +138,7 @@ def _skip(target: Target, deps: Deps, issue: Issue, status: str) -> RunState:
         issue=issue.number,
         status="skipped",
         operation="skipped",
+        dry_run=target.dry_run,
     )
     run.save()
     deps.out.ok(

@@ -23,6 +23,8 @@ def publish(target: Target, deps: Deps, *, dry_run: bool = False) -> RunState:
     run = state.load(target.repo, target.key())
     if run.status == "skipped":
         deps.out.ok("skipped: already learned")
+        if run.dry_run:
+            cleanup.discard(run, deps.git)
         return run
     if not (run.learned or run.status in ("learned", "nothing_to_learn", "published")):
         raise NotReady(
