@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -84,7 +85,8 @@ class ClaudeCli:
             _out=on_line,
             _err=stderr.append,
             _bg=True,
-            _ok_code=list(range(256)),
+            # every exit is reported, not raised; killed by us (timeout, Ctrl-C) included
+            _ok_code=[*range(256), -signal.SIGKILL, -signal.SIGTERM, -signal.SIGINT],
             _in=os.devnull,
         )
         try:

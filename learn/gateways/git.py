@@ -72,6 +72,16 @@ def token_env(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _outside_our_worktrees(top: Path) -> Path:
+    """Inside one of learn-async's own worktrees (``<repo>/.learn/runs/<key>/worktree``), the
+    repository to learn into is ``<repo>``, not the worktree."""
+    parts = top.parts
+    for i in range(len(parts) - 3):
+        if parts[i : i + 2] == (".learn", "runs") and parts[i + 3] == "worktree":
+            return Path(*parts[:i])
+    return top
+
+
 class Git:
     """Real git, run with ``sh``; failures become :class:`GitError` naming the command."""
 
@@ -109,12 +119,12 @@ class Git:
         if not path.is_dir():
             raise UsageError(f"not a directory: {path}", fix="pass --repo PATH to a git repository")
         try:
-            top = Git(path).run("rev-parse", "--show-toplevel").strip()
+            top = Path(Git(path).run("rev-parse", "--show-toplevel").strip())
         except GitError:
             raise UsageError(
                 f"{path} is not inside a git repository", fix="run from a repository or pass --repo"
             ) from None
-        return cls(Path(top))
+        return cls(_outside_our_worktrees(top))
 
     def rev(self, ref: str) -> str | None:
         try:
