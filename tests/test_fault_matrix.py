@@ -285,7 +285,7 @@ CASES = [
     Case("2-other-front-matter", LEARN, 0, "left as it is",
          on_trunk("docs/learned/team/style.md", "---\nowner: me\n---\n# Style\n"),
          left=docs_branch_left),
-    Case("2-reviewed-doc-trips-the-secret-scan", LEARN, 0, "looks like a secret",
+    Case("2-reviewed-doc-trips-the-secret-scan", LEARN, 0, "still contains a secret",
          on_trunk("docs/learned/ops/keys.md", f"---\ntitle: t\nread_when: [x]\n---\nkey {SECRET}\n"),
          left=docs_branch_left),
     Case("2-issue-mode-readme-on-trunk", (), 0, "already on trunk",
