@@ -48,6 +48,7 @@ HELP = {
     "ref": "branch to run the workflow on (default: the repository's default branch)",
     "event": "the GitHub event JSON to read the merged pull request from "
     "(default: $GITHUB_EVENT_PATH)",
+    "all": "rebuild every bot-only learn branch behind the trunk, not only those that conflict",
     **settings.cli_help(),
 }
 LATEST = "latest"
@@ -255,6 +256,30 @@ def mark_failed(
 
 
 @learn_task(
+    help={
+        **_help("repo", "trunk", "all"),
+        "push": "work on origin: its trunk and the open learn PRs' branches (needs a GitHub token)",
+    }
+)
+def refresh(
+    c: Context, repo: str = ".", push: bool = False, trunk: str = "", all: bool = False
+) -> None:
+    """Regenerate docs/learned/index.md on the trunk; rebuild learn branches that conflict.
+
+    Locally: the trunk and the learn-local-* branches. With --push: origin's trunk and the branches
+    of the open learn PRs (what the workflow runs when docs/learned/** changes on the trunk).
+    """
+    out = Output()
+    with _errors(out):
+        git = Git.open(Path(repo).resolve())
+        resolved = settings.load(git.repo, {"push": push or None, "trunk": trunk or None})
+        deps = steps.Deps(resolved, out, git, steps.github_factory(git, resolved))
+        done = steps.refresh(git, deps, push=bool(resolved.push), everything=all)
+        rebuilt = ", ".join(done.rebuilt) or "none"
+        out.ok(f"refresh of {done.trunk} done; learn branches rebuilt: {rebuilt}")
+
+
+@learn_task(
     positional=["path"],
     help={**_help("out", "token-budget"), "path": "transcript file or folder; several: a,b,c"},
 )
@@ -363,5 +388,14 @@ def dispatch(
 
 
 ns = Collection(
-    learn, checkout_branch, run_learn, publish, mark_failed, find_plan, digest, init, dispatch
+    learn,
+    checkout_branch,
+    run_learn,
+    publish,
+    mark_failed,
+    refresh,
+    find_plan,
+    digest,
+    init,
+    dispatch,
 )

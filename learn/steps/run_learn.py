@@ -20,7 +20,9 @@ from learn.steps.state import RunState
 from learn.transcripts.artifacts import Limits, extract_sessions
 from learn.transcripts.files import discover
 
-__all__ = ["run_learn", "validate_worktree"]
+__all__ = ["INDEX_PATH", "run_learn", "validate_worktree"]
+
+INDEX_PATH = f"{DOCS_DIR}/{learned_docs.INDEX_NAME}"
 
 
 def run_learn(target: Target, deps: Deps) -> RunState:
@@ -106,11 +108,18 @@ def _download(run: RunState, deps: Deps) -> list[Path]:
 
 def validate_worktree(run: RunState, git: GitLike, email_allow: str = "") -> list[str]:
     """Fail on anything changed outside docs/learned/; clean and check the docs (a finding left
-    after redaction fails with its file and line); regenerate the index."""
+    after redaction fails with its file and line).
+
+    A learn branch never changes ``docs/learned/index.md`` (that is how two learn PRs never
+    conflict): an engine's edit of it is undone; ``refresh`` rebuilds it on the trunk.
+    """
     changed = git.changed_paths(run.worktree)
     outside = [p for p in changed if not p.startswith(DOCS_DIR + "/")]
     if outside:
         raise PathViolation(outside)
+    if INDEX_PATH in changed:
+        _undo_index(run.worktree, git)
+        changed.remove(INDEX_PATH)
     if not changed:
         return []
     docs_root = run.worktree / DOCS_DIR
@@ -121,6 +130,14 @@ def validate_worktree(run: RunState, git: GitLike, email_allow: str = "") -> lis
     if problems:
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
         raise DocError(f"invalid learned doc(s): {problems[0]}{more}", fix="nothing was committed")
-    learned_docs.regenerate_index(docs_root)
-    outbound.check_docs(docs_root, [*rels, learned_docs.INDEX_NAME], allow)
-    return git.changed_paths(run.worktree)
+    outbound.check_docs(docs_root, rels, allow)
+    return [p for p in git.changed_paths(run.worktree) if p != INDEX_PATH]
+
+
+def _undo_index(worktree: Path, git: GitLike) -> None:
+    committed = git.show(worktree, f"HEAD:{INDEX_PATH}")
+    path = worktree / INDEX_PATH
+    if committed is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(committed.encode("utf-8"))
