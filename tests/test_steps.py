@@ -45,7 +45,7 @@ def test_checkout_then_learn_then_publish(tmp_path: Path) -> None:
     commit = next(args for name, args in git.calls if name == "commit")
     assert commit[0] == ["docs/learned"]
     assert run.status == "published" and not git.pushed
-    assert "committed 2 file(s)" in buf.getvalue()
+    assert "committed 1 file(s)" in buf.getvalue()
 
 
 def test_engine_writing_outside_docs_fails_and_nothing_is_committed(tmp_path: Path) -> None:
