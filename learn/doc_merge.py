@@ -52,7 +52,7 @@ def merge_doc(
     """
     if theirs == base:
         return ours
-    if ours == base or ours == theirs:
+    if ours in (base, theirs):
         return theirs
     if theirs is None:  # the branch removed a doc the trunk changed: keep the trunk's
         return ours

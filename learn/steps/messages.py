@@ -19,6 +19,7 @@ __all__ = [
     "marker",
     "no_plan_summary",
     "no_session_comment",
+    "nothing_new_for_open_pr",
     "nothing_to_learn_comment",
     "nothing_to_learn_summary",
     "pr_body",
@@ -61,6 +62,14 @@ def listing(names: Sequence[str], shown: int = 10) -> str:
 
 
 SUBJECT_MAX = 72  # git's convention for a subject line
+
+
+@guarded
+def nothing_new_for_open_pr(key: str, run_id: str, pr: int) -> str:
+    return (
+        f"{marker(key, run_id)}\n**learn-async** learned from this plan's session(s) again and found "
+        f"nothing new worth documenting; the open learn PR #{pr} is left as it was."
+    )
 
 
 @guarded

@@ -39,6 +39,8 @@ class RunState:
     pushed: bool = False
     pr_number: int | None = None
     pr_url: str = ""
+    reused_pr: bool = False  # the branch of the plan's open learn PR, updated in place
+    lease: str = ""  # the branch's commit on origin, replaced by a force-push (bot-only branches)
     error: str = ""
     digest: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)  # the engine's turns, tokens and cost

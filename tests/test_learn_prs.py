@@ -1,0 +1,189 @@
+"""Several learn PRs at once, against the loopback GitHub fake backed by the real bare remote.
+
+Learn PRs opened from the same trunk are merged server-side (the fake's merge endpoint runs git,
+as GitHub's merge button does) in different orders, with ``refresh --push`` after each merge, as
+the workflow runs it on a push to the trunk; a re-learn updates the plan's open PR.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from github import Auth, Github
+
+from learn import plan_header
+from tests.fakes.github_api import FakeGitHub, FakePull, FakeRepo, make_zip
+from tests.support.github_world import TOKEN, plan_body
+from tests.support.processes import Done
+from tests.support.repos import Repo, git
+from tests.support.transcripts import fix_session
+
+INDEX = "docs/learned/index.md"
+SESSIONS = [
+    (
+        "python -m pytest -q tests/test_parse.py",
+        "ImportError: cannot import name 'parse'",
+        "pkg/parse.py",
+    ),
+    ("npm run build", "error TS2304: Cannot find name 'Widget'", "src/widget.ts"),
+    ("cargo test --all", "error[E0425]: cannot find value `limit` in this scope", "src/lib.rs"),
+    ("make lint", "ruff: F401 `os` imported but unused", "tools/gen.py"),
+]
+
+
+@dataclass
+class Plans:
+    gh: FakeGitHub
+    repo: FakeRepo
+    clone: Repo
+    numbers: list[int]
+    invoke: Callable[..., Done]
+
+    def env(self, run: str) -> dict[str, str]:
+        return {
+            "GITHUB_TOKEN": TOKEN,
+            "GITHUB_REPOSITORY": "acme/widgets",
+            "GITHUB_API_URL": self.gh.base_url,
+            "GITHUB_RUN_ID": run,
+            "LEARN_GITHUB_BACKOFF": "0.01",
+            "LEARN_ENGINE": "offline",
+        }
+
+    def learn(self, number: int, run: str, *extra: str) -> Done:
+        args = ("learn", "--issue", str(number), "--repo", str(self.clone.path), *extra)
+        return self.invoke(*args, env=self.env(run))
+
+    def refresh(self) -> Done:
+        return self.invoke("refresh", "--push", "--repo", str(self.clone.path), env=self.env("900"))
+
+    def header(self, number: int) -> dict[str, object]:
+        header = plan_header.read_header(self.repo.issues[number].body or "")
+        assert header is not None
+        return header
+
+    def merge(self, pr: FakePull) -> None:
+        pr.draft = False  # a reviewer marks it ready
+        client = Github(base_url=self.gh.base_url, auth=Auth.Token(TOKEN), retry=None)
+        status = client.get_repo("acme/widgets").get_pull(pr.number).merge()
+        assert status.merged, status.message
+
+    def remote_file(self, ref: str, path: str) -> str:
+        return git(self.clone.remote, "show", f"{ref}:{path}")
+
+    def remote_docs(self, ref: str = "trunk") -> list[str]:
+        files = git(self.clone.remote, "ls-tree", "-r", "--name-only", ref, "docs/learned").split()
+        return sorted(f for f in files if f != INDEX)
+
+
+def add_plan(repo: FakeRepo, tmp: Path, n: int, title: str) -> int:
+    command, error, file = SESSIONS[n]
+    sid = f"{n + 1}{n + 1}{n + 1}{n + 1}0000-0000-4000-8000-00000000000{n + 1}"
+    session = fix_session(tmp / f"plan{n}.jsonl", sid, command=command, error=error, file=file)
+    run_id = 5000 + n
+    repo.add_run(run_id).add_artifact(
+        f"session-{sid}", make_zip({f"{sid}.jsonl": session.read_bytes()})
+    )
+    body = plan_body(last_remote_impl_run_id=str(run_id), last_remote_impl_session_id=sid)
+    return repo.add_issue(title=title, body=body, labels=["erk-plan"]).number
+
+
+@pytest.fixture
+def plans(repo: Repo, invoke: Callable[..., Done], tmp_path: Path) -> Iterator[Plans]:
+    with FakeGitHub(tokens={TOKEN}) as gh:
+        fake = gh.add_repo("acme/widgets", default_branch="trunk", git_dir=repo.remote)
+        numbers = [add_plan(fake, tmp_path, n, f"Plan {n}") for n in range(4)]
+        yield Plans(gh, fake, repo, numbers, invoke)
+
+
+def index_links(text: str) -> list[str]:
+    return sorted({f"docs/learned/{link}" for link in re.findall(r"\]\(([^)]+\.md)\)", text)})
+
+
+def test_learn_prs_merge_server_side_in_any_order(plans: Plans) -> None:
+    for i, number in enumerate(plans.numbers):
+        done = plans.learn(number, f"80{i}")
+        assert done.code == 0, done.text
+    pulls = sorted(plans.repo.open_pulls(), key=lambda p: p.number)
+    assert len(pulls) == 4
+    start = git(plans.clone.remote, "rev-parse", "trunk").strip()
+    heads = {p.head: git(plans.clone.remote, "rev-parse", p.head).strip() for p in pulls}
+    orders = [pulls, pulls[::-1], [pulls[1], pulls[3], pulls[0], pulls[2]]]
+    every: list[str] | None = None
+    for order in orders:
+        git(plans.clone.remote, "update-ref", "refs/heads/trunk", start)
+        for branch, sha in heads.items():
+            git(plans.clone.remote, "update-ref", f"refs/heads/{branch}", sha)
+        for pr in pulls:
+            pr.state, pr.merged, pr.closed_at = "open", False, None
+        for pr in order:
+            plans.merge(pr)  # 405 "not mergeable" on a conflict
+            done = plans.refresh()
+            assert done.code == 0, done.text
+        merged = plans.remote_docs()
+        assert len(merged) >= 4
+        assert index_links(plans.remote_file("trunk", INDEX)) == merged
+        every = every or merged
+        assert merged == every
+    log = git(plans.clone.remote, "log", "--format=%an %s", "trunk")
+    assert "learn-async[bot] Regenerate the learned docs index" in log
+    assert "GitHub Merge pull request" in log
+
+
+def test_force_relearn_updates_the_open_pr(plans: Plans) -> None:
+    number = plans.numbers[0]
+    first = plans.learn(number, "801")
+    assert first.code == 0, first.text
+    (pr,) = plans.repo.open_pulls()
+    branch = pr.head
+    before = git(plans.clone.remote, "rev-parse", branch).strip()
+    plans.gh.clear_log()
+    again = plans.learn(number, "802", "--force")
+    assert again.code == 0, again.text
+    assert (
+        "updating its branch" in again.out
+        and f"updated draft pull request #{pr.number}" in again.out
+    )
+    assert [p.number for p in plans.repo.pulls.values()] == [pr.number]  # exactly one PR
+    after = git(plans.clone.remote, "rev-parse", branch).strip()
+    assert after != before  # rebuilt from the trunk and force-pushed
+    assert git(plans.clone.remote, "rev-list", "--count", f"trunk..{branch}").strip() == "1"
+    header = plans.header(number)
+    assert header["learn_pr"] == pr.number and header["learn_branch"] == branch
+    assert header["learn_run_id"] == "802" and header["learn_status"] == "pending_review"
+    api = [r for r in plans.gh.requests if not r.path.startswith("/_")]
+    assert len(api) <= 10, [(r.method, r.path) for r in api]
+    assert not plans.gh.count("POST", r"/pulls$")
+
+
+def test_relearn_keeps_commits_people_pushed(plans: Plans, tmp_path: Path) -> None:
+    number = plans.numbers[0]
+    assert plans.learn(number, "801").code == 0
+    (pr,) = plans.repo.open_pulls()
+    other = tmp_path / "reviewer"
+    git(tmp_path, "clone", "--quiet", "--branch", pr.head, str(plans.clone.remote), str(other))
+    (other / "docs/learned/NOTE.md").write_text("a reviewer's note\n")
+    git(other, "add", ".")
+    git(other, "commit", "--quiet", "-m", "Reviewer's note")
+    git(other, "push", "--quiet", "origin", pr.head)
+    theirs = git(other, "rev-parse", "HEAD").strip()
+    again = plans.learn(number, "802", "--force")
+    assert "commits by people" in again.text
+    git(plans.clone.remote, "merge-base", "--is-ancestor", theirs, pr.head)  # not rewritten
+    assert len(plans.repo.pulls) == 1
+
+
+def test_relearn_after_the_pr_was_closed_opens_a_new_one(plans: Plans) -> None:
+    number = plans.numbers[0]
+    assert plans.learn(number, "801").code == 0
+    (old,) = plans.repo.open_pulls()
+    old._set_state("closed")  # closed without merging
+    again = plans.learn(number, "802", "--force")
+    assert again.code == 0, again.text
+    (new,) = plans.repo.open_pulls()
+    assert new.number != old.number and old.state == "closed"
+    assert plans.header(number)["learn_pr"] == new.number
+    assert new.head == f"learn-{number}-802"
