@@ -7,6 +7,7 @@ the workflow runs it on a push to the trunk; a re-learn updates the plan's open 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,9 +16,14 @@ from pathlib import Path
 import pytest
 from github import Auth, Github
 
-from learn import plan_header
+from learn import plan_header, settings
+from learn.console import Output
+from learn.gateways.git import Git
+from learn.steps.context import Deps, github_factory
+from learn.steps.refresh import refresh
 from tests.fakes.github_api import FakeGitHub, FakePull, FakeRepo, make_zip
 from tests.support.github_world import TOKEN, plan_body
+from tests.support.learn_branches import bot_commit, topic_doc
 from tests.support.processes import Done
 from tests.support.repos import Repo, git
 from tests.support.transcripts import fix_session
@@ -57,8 +63,20 @@ class Plans:
         args = ("learn", "--issue", str(number), "--repo", str(self.clone.path), *extra)
         return self.invoke(*args, env=self.env(run))
 
-    def refresh(self) -> Done:
-        return self.invoke("refresh", "--push", "--repo", str(self.clone.path), env=self.env("900"))
+    def refresh(self, *, process: bool = True) -> str:
+        """``refresh --push`` as the workflow runs it: as a process, or in this one (faster)."""
+        if process:
+            done = self.invoke(
+                "refresh", "--push", "--repo", str(self.clone.path), env=self.env("9")
+            )
+            assert done.code == 0, done.text
+            return done.out
+        out, env = io.StringIO(), self.env("9")
+        git_ = Git(self.clone.path)
+        resolved = settings.load(self.clone.path, {"push": True})
+        deps = Deps(resolved, Output(stream=out), git_, github_factory(git_, resolved, env), env)
+        refresh(git_, deps, push=True)
+        return out.getvalue()
 
     def header(self, number: int) -> dict[str, object]:
         header = plan_header.read_header(self.repo.issues[number].body or "")
@@ -121,8 +139,7 @@ def test_learn_prs_merge_server_side_in_any_order(plans: Plans) -> None:
             pr.state, pr.merged, pr.closed_at = "open", False, None
         for pr in order:
             plans.merge(pr)  # 405 "not mergeable" on a conflict
-            done = plans.refresh()
-            assert done.code == 0, done.text
+            plans.refresh(process=order is pulls and pr is order[0])
         merged = plans.remote_docs()
         assert len(merged) >= 4
         assert index_links(plans.remote_file("trunk", INDEX)) == merged
@@ -187,3 +204,33 @@ def test_relearn_after_the_pr_was_closed_opens_a_new_one(plans: Plans) -> None:
     assert new.number != old.number and old.state == "closed"
     assert plans.header(number)["learn_pr"] == new.number
     assert new.head == f"learn-{number}-802"
+
+
+def test_conflicting_learn_prs_are_rebuilt_and_force_pushed(plans: Plans) -> None:
+    clone = plans.clone
+    base_doc = topic_doc("running bare pytest", "s-0", "use `python -m pytest`")
+    bot_commit(clone, "trunk", "trunk", base_doc, "2026-11-01")
+    clone.git("push", "--quiet", "origin", "trunk")
+    start = clone.git("rev-parse", "trunk").strip()
+    prs = []
+    for n in (1, 2):
+        doc = topic_doc(f"running step {n}", f"s-{n}", f"entry {n}")
+        doc.tripwires = [*base_doc.tripwires, *doc.tripwires]
+        doc.body = base_doc.body + f"- entry {n}\n"
+        branch = f"learn-{plans.numbers[n]}-70{n}"
+        bot_commit(clone, branch, start, doc, f"2026-11-0{n + 1}")
+        clone.git("push", "--quiet", "origin", branch)
+        prs.append(plans.repo.add_pull(branch, base="trunk", title=f"Learned docs {n}"))
+    clone.git("switch", "--quiet", "trunk")
+    before = git(clone.remote, "rev-parse", prs[1].head).strip()
+    plans.merge(prs[0])
+    with pytest.raises(Exception, match="not mergeable"):
+        plans.merge(prs[1])  # GitHub's merge button would refuse it too
+    out = plans.refresh(process=False)
+    assert f"rebuilt {prs[1].head}" in out
+    after = git(clone.remote, "rev-parse", prs[1].head).strip()
+    assert after != before
+    plans.merge(prs[1])
+    text = plans.remote_file("trunk", "docs/learned/testing/pytest.md")
+    assert "entry 1" in text and "entry 2" in text and "running step 2" in text
+    assert "docs/learned/testing/pytest.md" in index_links(plans.remote_file("trunk", INDEX))

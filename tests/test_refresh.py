@@ -18,15 +18,15 @@ import pytest
 from learn import learned_docs as docs
 from learn import settings, steps
 from learn.console import Output
-from learn.gateways.git import Git, Identity
+from learn.gateways.git import Git
 from learn.steps.context import Deps
+from tests.support.learn_branches import BOT, bot_commit, topic_doc
 from tests.support.processes import Done
 from tests.support.repos import Repo, git
 from tests.support.transcripts import fix_session
 
 Invoke = Callable[..., Done]
 INDEX = "docs/learned/index.md"
-BOT = Identity()
 SESSIONS = [
     (
         "python -m pytest -q tests/test_parse.py",
@@ -114,24 +114,6 @@ def test_merging_without_refresh_then_one_refresh(
 
 
 # -- the same topic doc grown on two branches -------------------------------------------------------
-def topic_doc(tripwire: str, session: str, entry: str) -> docs.LearnedDoc:
-    return docs.LearnedDoc(
-        category="testing",
-        slug="pytest",
-        title="Running the tests",
-        read_when=["running the tests"],
-        body=f"# Running the tests\n\n- {entry}\n",
-        tripwires=[docs.Tripwire(tripwire, "it fails; see the doc")],
-        sessions=[session],
-    )
-
-
-def bot_commit(repo: Repo, branch: str, start: str, doc: docs.LearnedDoc, today: str) -> None:
-    repo.git("switch", "--quiet", "-C", branch, start)
-    docs.write_doc(repo.path / "docs/learned", doc, today=today)
-    Git(repo.path).commit(repo.path, ["docs/learned"], f"Learn into {branch}", BOT)
-
-
 def refresh(repo: Repo) -> str:
     """``invoke refresh --repo R``, in this process (the tests above run it as one)."""
     out = io.StringIO()
