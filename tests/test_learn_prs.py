@@ -25,7 +25,7 @@ from tests.fakes.github_api import FakeGitHub, FakePull, FakeRepo, make_zip
 from tests.support.github_world import TOKEN, plan_body
 from tests.support.learn_branches import bot_commit, topic_doc
 from tests.support.processes import Done
-from tests.support.repos import Repo, git
+from tests.support.repos import EXAMPLES, Repo, git
 from tests.support.transcripts import fix_session
 
 INDEX = "docs/learned/index.md"
@@ -234,3 +234,61 @@ def test_conflicting_learn_prs_are_rebuilt_and_force_pushed(plans: Plans) -> Non
     text = plans.remote_file("trunk", "docs/learned/testing/pytest.md")
     assert "entry 1" in text and "entry 2" in text and "running step 2" in text
     assert "docs/learned/testing/pytest.md" in index_links(plans.remote_file("trunk", INDEX))
+
+
+# -- consolidated learning: several plans, one PR ---------------------------------------------------
+def session_of(plans: Plans, number: int) -> str:
+    return str(plans.header(number)["last_remote_impl_session_id"])
+
+
+def test_consolidated_run_over_three_plans(plans: Plans) -> None:
+    learned, expired, nothing = plans.numbers[:3]
+    plans.repo.runs[5001].artifacts[0].expired = True
+    sid = session_of(plans, nothing)
+    plans.repo.runs[5002].artifacts[0].data = make_zip(
+        {f"{sid}.jsonl": (EXAMPLES / "nothing-to-learn.jsonl").read_bytes()}
+    )
+    plans.gh.clear_log()
+    args = ("--issue", str(learned), "--issue", f"{expired},{nothing}")
+    done = plans.invoke("learn", *args, "--repo", str(plans.clone.path), env=plans.env("810"))
+    assert done.code == 0, done.text
+    (pr,) = plans.repo.open_pulls()
+    assert pr.head == "learn-plans-810" and pr.draft
+    assert f"#{learned}" in pr.title and f"#{expired}" in (pr.body or "")
+    ok, failed, empty = (plans.header(n) for n in (learned, expired, nothing))
+    assert ok["learn_status"] == "pending_review" and ok["learn_pr"] == pr.number
+    assert ok["learn_branch"] == "learn-plans-810"
+    assert failed["learn_status"] == "failed" and "expired" in str(failed["learn_error"])
+    assert empty["learn_status"] == "completed_no_changes"
+    comments = plans.repo.issues[nothing].comment_bodies()
+    assert len(comments) == 1 and "nothing new" in comments[0]
+    assert len(plans.repo.issues[learned].comment_bodies()) == 0
+    files = git(plans.clone.remote, "diff", "--name-only", f"trunk...{pr.head}").split()
+    assert files and all(f.startswith("docs/learned/") and f != INDEX for f in files)
+    api = [r for r in plans.gh.requests if not r.path.startswith("/_")]
+    print(f"\nGitHub requests, consolidated run over 3 plans: {len(api)}")
+    assert len(api) <= 10 * 3, [(r.method, r.path) for r in api]
+
+
+def test_consolidated_by_label_one_bad_artifact_does_not_sink_the_others(plans: Plans) -> None:
+    done_before = plans.numbers[0]
+    plans.repo.issues[done_before].body = plan_body(learn_status="completed_no_changes")
+    bad = plans.numbers[2]
+    plans.repo.runs[5002].artifacts[0].data = b"not a zip archive"
+    args = ("--label", "erk-plan", "--not-learned", "--limit", "3")
+    done = plans.invoke("learn", *args, "--repo", str(plans.clone.path), env=plans.env("811"))
+    assert done.code == 0, done.text
+    (pr,) = plans.repo.open_pulls()
+    chosen = plans.numbers[1:4]  # the learned one is left out; at most 3
+    assert plans.header(done_before)["learn_status"] == "completed_no_changes"
+    for number in chosen:
+        header = plans.header(number)
+        if number == bad:
+            assert header["learn_status"] == "failed" and header.get("learn_error")
+        else:
+            assert header["learn_status"] == "pending_review" and header["learn_pr"] == pr.number
+    commits = git(plans.clone.remote, "rev-list", "--count", f"trunk..{pr.head}").strip()
+    assert commits == "2"  # one commit per plan that taught something
+    again = plans.invoke("learn", *args, "--repo", str(plans.clone.path), env=plans.env("812"))
+    assert again.code == 1 and "no plan could be learned" in again.text  # only the bad one is left
+    assert len(plans.repo.open_pulls()) == 1

@@ -68,6 +68,7 @@ class GitLike(Protocol):
         lease: str,
         env: dict[str, str] | None = None,
     ) -> None: ...
+    def discard_changes(self, worktree: Path) -> None: ...
 
 
 def token_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -332,6 +333,11 @@ class Git:
                 path.write_bytes(text.encode("utf-8"))
                 files.append(str(path))
             return self.run("merge-file", "-p", "--union", *files, ok_codes=tuple(range(128)))
+
+    def discard_changes(self, worktree: Path) -> None:
+        """Back to the worktree's last commit: uncommitted and untracked files go."""
+        self.run("reset", "--quiet", "--hard", "HEAD", cwd=worktree)
+        self.run("clean", "-fdq", cwd=worktree)
 
     def add_detached_worktree(self, path: Path, start: str) -> None:
         self.remove_worktree(path)

@@ -26,6 +26,10 @@ def checkout_branch(target: Target, deps: Deps) -> RunState:
     if previous is not None and not previous.finished and previous.worktree.is_dir():
         deps.out.ok(f"continuing run {previous.key}: branch {previous.branch}")
         return previous
+    if target.selection is not None:
+        from learn.steps.consolidated import checkout_plans
+
+        return checkout_plans(target, deps)
     if target.issue is None:
         return _checkout_local(target, deps)
     return _checkout_issue(target, deps, previous)

@@ -23,6 +23,10 @@ def record_failure(target: Target, deps: Deps, reason: str) -> RunState | None:
     if run is not None:
         run.status, run.error = "failed", reason
         run.save()
+        if run.plans:
+            from learn.steps.consolidated import record_plans_failure
+
+            record_plans_failure(run, deps, reason)
     set_failed(deps, target.issue, reason)
     return run
 
@@ -43,13 +47,14 @@ def mark_failed(target: Target, deps: Deps, reason: str) -> None:
 
 
 def failure_guard(target: Target, deps: Deps, exc: Exception) -> None:
-    """After a step failed: record it on the plan, best effort (GitHub may be what failed)."""
-    if target.issue is None:
+    """After a step failed: record it on the plan(s), best effort (GitHub may be what failed)."""
+    if target.issue is None and target.selection is None:
         return
     try:
         record_failure(target, deps, str(exc))
     except Exception as second:
-        deps.out.warn(f"could not record learn_status: failed on #{target.issue}: {second}")
+        which = f"#{target.issue}" if target.issue is not None else "the plans"
+        deps.out.warn(f"could not record learn_status: failed on {which}: {second}")
 
 
 def _label(target: Target) -> str:

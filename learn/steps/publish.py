@@ -25,6 +25,10 @@ def publish(target: Target, deps: Deps, *, dry_run: bool = False) -> RunState:
     if run.status == "skipped":
         deps.out.ok("skipped: already learned")
         return run
+    if run.plans:
+        from learn.steps.consolidated import publish_plans
+
+        return publish_plans(run, deps, dry_run=dry_run)
     changed = (
         validate_worktree(run, deps.git, deps.settings.email_allow) if run.worktree.is_dir() else []
     )

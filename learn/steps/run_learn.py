@@ -3,8 +3,9 @@ validate what it wrote (only ``docs/learned/**`` may change)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from learn import learned_docs
 from learn.ci import actions
@@ -20,7 +21,7 @@ from learn.steps.state import RunState
 from learn.transcripts.artifacts import Limits, extract_sessions
 from learn.transcripts.files import discover
 
-__all__ = ["INDEX_PATH", "run_learn", "validate_worktree"]
+__all__ = ["INDEX_PATH", "Learned", "download", "learn_into", "run_learn", "validate_worktree"]
 
 INDEX_PATH = f"{DOCS_DIR}/{learned_docs.INDEX_NAME}"
 
@@ -31,22 +32,56 @@ def run_learn(target: Target, deps: Deps) -> RunState:
     if run.status == "skipped":
         deps.out.ok("skipped: already learned")
         return run
+    if run.plans:
+        from learn.steps.consolidated import learn_plans
+
+        return learn_plans(run, deps)
     if not run.worktree.is_dir():
         raise UsageError(f"the worktree of run {run.key} is gone", fix="run checkout-branch again")
-    files = discover([Path(p) for p in run.sessions] + _download(run, deps))
+    files = [Path(p) for p in run.sessions] + download(run.artifacts, run.run_dir, deps)
+    learned = learn_into(run, deps, files, run.digest_dir, run.issue, run.title)
+    run.digest, run.engine, run.docs = learned.digest, learned.engine, learned.docs
+    run.usage = learned.usage
+    run.status = "learned" if learned.docs else "nothing_to_learn"
+    run.save()
+    return run
+
+
+@dataclass
+class Learned:
+    """What one learn pass over some sessions left in the worktree."""
+
+    docs: list[str] = field(default_factory=list)  # changed paths under docs/learned/
+    engine: str = ""
+    digest: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)  # the engine's turns, tokens and cost
+
+
+def learn_into(
+    run: RunState,
+    deps: Deps,
+    paths: list[Path],
+    digest_dir: Path,
+    issue: int | None,
+    title: str,
+) -> Learned:
+    """Digest ``paths``, run the engine in the run's worktree, validate what it wrote."""
+    files = discover(paths)
     with deps.out.group("Digest"):
         allow = personal.allowed_domains(deps.settings.email_allow)
         options = DigestOptions(token_budget=deps.settings.token_budget, email_allow=allow)
-        result = build_digest(files, run.digest_dir, options)
+        result = build_digest(files, digest_dir, options)
         deps.out.info(result.summary())
-        if masked := outbound.clean_digest(run.digest_dir):  # the scanner's second pass
+        if masked := outbound.clean_digest(digest_dir):  # the scanner's second pass
             deps.out.info(f"secret scanner: masked {masked} more finding(s) in the digest")
         if result.stats.skipped:
             deps.out.warn(
                 f"skipped {result.stats.skipped} unreadable line(s): "
                 + "; ".join(result.stats.skipped_examples)
             )
-    run.digest = {"tokens": result.tokens, "events": result.events, "chunks": len(result.chunks)}
+    learned = Learned(
+        digest={"tokens": result.tokens, "events": result.events, "chunks": len(result.chunks)}
+    )
     if result.stats.lines and not result.stats.kept and result.stats.skipped == result.stats.lines:
         raise TranscriptError(
             f"no line of {', '.join(f.path.name for f in files)} is a JSON transcript entry "
@@ -54,48 +89,43 @@ def run_learn(target: Target, deps: Deps) -> RunState:
             fix="pass a Claude Code session .jsonl file",
         )
     if result.prompts == 0:
-        run.status, run.docs = "nothing_to_learn", []
-        run.save()
         deps.out.ok("nothing to learn: the session has no user prompt (empty or summary-only)")
-        return run
+        return learned
     engine, why = select(deps.settings, deps.out, deps.env)
     deps.out.info(f"engine: {why}")
     job = EngineJob(
-        digest_dir=run.digest_dir,
+        digest_dir=digest_dir,
         worktree=run.worktree,
         run_dir=run.run_dir,
         sessions=result.sessions,
-        issue=run.issue,
-        title=run.title,
+        issue=issue,
+        title=title,
         today=now().date().isoformat(),
     )
     with deps.out.group(f"Learn ({engine.name})"):
         outcome = engine.run(job)
         deps.out.info(outcome.summary)
-    run.engine = engine.name
+    learned.engine = engine.name
     used = outcome.usage or EngineUsage()
-    run.usage = asdict(used)
+    learned.usage = asdict(used)
     actions.write_outputs({"engine": engine.name, **used.outputs()}, deps.env)
-    changed = validate_worktree(run, deps.git, deps.settings.email_allow)
-    run.docs = changed
-    run.status = "learned" if changed else "nothing_to_learn"
-    run.save()
+    learned.docs = validate_worktree(run, deps.git, deps.settings.email_allow)
     deps.out.ok(
-        f"{len(changed)} file(s) under {DOCS_DIR}/ changed: " + ", ".join(changed)
-        if changed
+        f"{len(learned.docs)} file(s) under {DOCS_DIR}/ changed: " + ", ".join(learned.docs)
+        if learned.docs
         else "nothing new to learn from this session"
     )
-    return run
+    return learned
 
 
-def _download(run: RunState, deps: Deps) -> list[Path]:
+def download(artifacts: list[dict[str, Any]], run_dir: Path, deps: Deps) -> list[Path]:
     """Fetch and safely extract the plan's artifacts (again only if not already there)."""
     paths: list[Path] = []
-    for item in run.artifacts:
-        folder = run.run_dir / "sessions" / item["name"]
+    for item in artifacts:
+        folder = run_dir / "sessions" / item["name"]
         done = folder / ".complete"
         if not done.exists():
-            archive = run.run_dir / "artifacts" / f"{item['name']}.zip"
+            archive = run_dir / "artifacts" / f"{item['name']}.zip"
             info = ArtifactInfo(int(item["id"]), item["name"], False, int(item.get("size") or 0))
             cap = deps.settings.artifact_cap_mb * 1024 * 1024
             deps.github.download_artifact(info, archive, cap)

@@ -45,6 +45,9 @@ class RunState:
     digest: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)  # the engine's turns, tokens and cost
 
+    # consolidated runs (several plans, one PR): one entry per plan, see learn.steps.consolidated
+    plans: list[dict[str, Any]] = field(default_factory=list)
+
     @property
     def run_dir(self) -> Path:
         return run_dir(Path(self.repo), self.key)
@@ -84,6 +87,11 @@ def local_key(sessions: list[Path], run_id: str | None) -> str:
     for path in sorted(str(p.resolve()) for p in sessions):
         digest.update(path.encode() + b"\0")
     return f"local-{digest.hexdigest()[:10]}"
+
+
+def plans_key(spec: str) -> str:
+    """``plans-<id>``: a stable key for a consolidated run over the plans ``spec`` selects."""
+    return f"plans-{hashlib.sha256(spec.encode()).hexdigest()[:10]}"
 
 
 def load(repo: Path, key: str) -> RunState:

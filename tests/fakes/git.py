@@ -110,3 +110,11 @@ class FakeGit:
     ) -> None:
         self._record("force_push", remote, branch, lease)
         self.pushed.append(branch)
+
+    def discard_changes(self, worktree: Path) -> None:
+        self._record("discard_changes", worktree)
+        done = self.committed.get(worktree, set())
+        for path in sorted(worktree.rglob("*"), reverse=True):
+            rel = path.relative_to(worktree).as_posix()
+            if path.is_file() and rel not in done:
+                path.unlink()
