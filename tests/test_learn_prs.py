@@ -292,3 +292,19 @@ def test_consolidated_by_label_one_bad_artifact_does_not_sink_the_others(plans: 
     again = plans.invoke("learn", *args, "--repo", str(plans.clone.path), env=plans.env("812"))
     assert again.code == 1 and "no plan could be learned" in again.text  # only the bad one is left
     assert len(plans.repo.open_pulls()) == 1
+
+
+def test_consolidated_publish_fails_then_a_rerun_continues(plans: Plans) -> None:
+    first, second = plans.numbers[:2]
+    plans.gh.forbid_pull_request_creation(times=1)
+    args = ("--issue", f"{first} {second}", "--repo", str(plans.clone.path))
+    failed = plans.invoke("learn", *args, env=plans.env("820"))
+    assert failed.code == 1 and "may not create pull requests" in failed.text
+    assert plans.header(first)["learn_status"] == "failed"
+    again = plans.invoke("publish", *args, env=plans.env("820"))
+    assert again.code == 0, again.text
+    (pr,) = plans.repo.open_pulls()
+    for number in (first, second):
+        header = plans.header(number)
+        assert header["learn_status"] == "pending_review" and header["learn_pr"] == pr.number
+        assert "learn_error" not in header

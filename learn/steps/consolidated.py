@@ -259,10 +259,14 @@ def _record(run: RunState, deps: Deps) -> None:
 
 
 def record_plans_failure(run: RunState, deps: Deps, reason: str) -> None:
-    """The run failed: every plan not recorded yet is marked ``failed`` (its own reason first)."""
+    """The run failed: every plan not recorded yet is marked ``failed`` (its own reason first).
+
+    A plan that failed on its own is done; the others are written again by a re-run that
+    succeeds (it continues where this one stopped).
+    """
     for entry in run.plans:
         if entry["recorded"] or entry["status"] == SKIPPED:
             continue
         set_failed(deps, entry["number"], entry["error"] or reason)
-        entry["recorded"] = True
+        entry["recorded"] = entry["status"] == FAILED
         run.save()
