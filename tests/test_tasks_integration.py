@@ -54,7 +54,7 @@ def test_tasks_one_process_each_then_push(repo: Repo, invoke: Invoke) -> None:
         done = invoke(task, *args)
         assert done.code == 0, done.text
     dry = invoke("publish", *args, "--dry-run")
-    assert dry.code == 0 and "+++ b/docs/learned/sessions/" in dry.out and "dry run" in dry.out
+    assert dry.code == 0 and "+++ b/docs/learned/" in dry.out and "dry run" in dry.out
     assert "docs/learned/index.md" not in dry.out
     branch = only_branch(repo)
     assert repo.git("rev-parse", branch) == repo.git("rev-parse", "trunk")  # nothing committed
