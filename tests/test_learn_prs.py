@@ -26,19 +26,9 @@ from tests.support.github_world import TOKEN, plan_body
 from tests.support.learn_branches import bot_commit, topic_doc
 from tests.support.processes import Done
 from tests.support.repos import EXAMPLES, Repo, git
-from tests.support.transcripts import fix_session
+from tests.support.transcripts import SESSIONS, fix_session
 
 INDEX = "docs/learned/index.md"
-SESSIONS = [
-    (
-        "python -m pytest -q tests/test_parse.py",
-        "ImportError: cannot import name 'parse'",
-        "pkg/parse.py",
-    ),
-    ("npm run build", "error TS2304: Cannot find name 'Widget'", "src/widget.ts"),
-    ("cargo test --all", "error[E0425]: cannot find value `limit` in this scope", "src/lib.rs"),
-    ("make lint", "ruff: F401 `os` imported but unused", "tools/gen.py"),
-]
 
 
 @dataclass
@@ -137,9 +127,12 @@ def test_learn_prs_merge_server_side_in_any_order(plans: Plans) -> None:
             git(plans.clone.remote, "update-ref", f"refs/heads/{branch}", sha)
         for pr in pulls:
             pr.state, pr.merged, pr.closed_at = "open", False, None
+        rebuilt = 0
         for pr in order:
             plans.merge(pr)  # 405 "not mergeable" on a conflict
-            plans.refresh(process=order is pulls and pr is order[0])
+            out = plans.refresh(process=order is pulls and pr is order[0])
+            rebuilt += out.count("rebuilt learn-")
+        assert rebuilt == 1  # the other PR that grew testing/pytest.md
         merged = plans.remote_docs()
         assert len(merged) >= 4
         assert index_links(plans.remote_file("trunk", INDEX)) == merged

@@ -23,20 +23,10 @@ from learn.steps.context import Deps
 from tests.support.learn_branches import BOT, bot_commit, topic_doc
 from tests.support.processes import Done
 from tests.support.repos import Repo, git
-from tests.support.transcripts import fix_session
+from tests.support.transcripts import SESSIONS, fix_session
 
 Invoke = Callable[..., Done]
 INDEX = "docs/learned/index.md"
-SESSIONS = [
-    (
-        "python -m pytest -q tests/test_parse.py",
-        "ImportError: cannot import name 'parse'",
-        "pkg/parse.py",
-    ),
-    ("npm run build", "error TS2304: Cannot find name 'Widget'", "src/widget.ts"),
-    ("cargo test --all", "error[E0425]: cannot find value `limit` in this scope", "src/lib.rs"),
-    ("make lint", "ruff: F401 `os` imported but unused", "tools/gen.py"),
-]
 
 
 def learn_branches(repo: Repo) -> list[str]:
@@ -68,10 +58,13 @@ def four_branches(repo: Repo, invoke: Invoke, tmp_path: Path) -> dict[str, str]:
         assert done.code == 0, done.text
     branches = learn_branches(repo)
     assert len(branches) == 4
+    touched = []
     for branch in branches:  # a learn branch never touches the index
         changed = repo.git("diff", "--name-only", f"trunk...{branch}").split()
         assert changed and INDEX not in changed
         assert all(f.startswith("docs/learned/") for f in changed)
+        touched += changed
+    assert touched.count("docs/learned/testing/pytest.md") == 2  # two sessions, one topic doc
     return {b: repo.git("rev-parse", b).strip() for b in branches}
 
 
@@ -86,10 +79,17 @@ def test_learn_branches_merge_in_any_order(
         repo.git("reset", "--quiet", "--hard", start)
         for branch, sha in four_branches.items():
             repo.git("branch", "--force", branch, sha)
+        rebuilt = 0
         for branch in order:
             repo.git("merge", "--no-edit", "--quiet", branch)  # raises on a conflict
             done = invoke("refresh", "--repo", str(repo.path))
             assert done.code == 0, done.text
+            rebuilt += done.out.count("rebuilt learn-local-")
+        assert rebuilt == 1  # the second branch that grew testing/pytest.md, once the first merged
+        pytest_doc = docs.parse(
+            (repo.path / "docs/learned/testing/pytest.md").read_text(), path="testing/pytest.md"
+        )
+        assert len(pytest_doc.sessions) == 2 and len(pytest_doc.tripwires) == 2
         merged = docs_on(repo, "trunk")
         assert len(merged) >= 4
         assert index_links(repo) == merged  # the index names every learned doc
@@ -100,17 +100,24 @@ def test_learn_branches_merge_in_any_order(
     assert again.code == 0 and "is up to date" in again.out
 
 
-def test_merging_without_refresh_then_one_refresh(
+def test_merging_several_then_one_refresh(
     repo: Repo, invoke: Invoke, four_branches: dict[str, str]
 ) -> None:
-    for branch in sorted(four_branches, reverse=True):
-        repo.git("merge", "--no-edit", "--quiet", branch)
+    pytest_doc = "docs/learned/testing/pytest.md"
+    growing = [b for b in sorted(four_branches) if pytest_doc in docs_on(repo, b)]
+    last = growing[-1]  # conflicts once the other branch growing the same doc is merged
+    for branch in sorted(four_branches):
+        if branch != last:
+            repo.git("merge", "--no-edit", "--quiet", branch)
     assert not (repo.path / INDEX).exists()
     done = invoke("refresh", "--repo", str(repo.path))
     assert done.code == 0, done.text
-    assert index_links(repo) == docs_on(repo, "trunk")
+    assert f"rebuilt {last}" in done.out
     subject = repo.git("log", "-1", "--format=%s%n%ae", "trunk").split("\n")
     assert subject[:2] == ["Regenerate the learned docs index", BOT.email]
+    repo.git("merge", "--no-edit", "--quiet", last)
+    assert invoke("refresh", "--repo", str(repo.path)).code == 0
+    assert index_links(repo) == docs_on(repo, "trunk")
 
 
 # -- the same topic doc grown on two branches -------------------------------------------------------

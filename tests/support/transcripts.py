@@ -87,3 +87,16 @@ def fix_session(path: Path, session_id: str, *, command: str, error: str, file: 
         say("Done: the checks pass."),
     ]
     return write_jsonl(path, entries)
+
+
+# (command, error, file) of four fix sessions; the two pytest ones grow the same topic doc.
+SESSIONS = [
+    (
+        "python -m pytest -q tests/test_parse.py",
+        "ImportError: cannot import name 'parse'",
+        "pkg/parse.py",
+    ),
+    ("npm run build", "error TS2304: Cannot find name 'Widget'", "src/widget.ts"),
+    ("cargo test --all", "error[E0425]: cannot find value `limit` in this scope", "src/lib.rs"),
+    ("python -m pytest -q tests/test_cli.py", "AssertionError: assert 2 == 0", "pkg/cli.py"),
+]
