@@ -301,3 +301,17 @@ def test_consolidated_publish_fails_then_a_rerun_continues(plans: Plans) -> None
         header = plans.header(number)
         assert header["learn_status"] == "pending_review" and header["learn_pr"] == pr.number
         assert "learn_error" not in header
+
+
+def test_relearning_one_plan_of_a_consolidated_pr_leaves_the_shared_pr_alone(plans: Plans) -> None:
+    first, second = plans.numbers[1:3]
+    args = ("--issue", f"{first} {second}", "--repo", str(plans.clone.path))
+    assert plans.invoke("learn", *args, env=plans.env("830")).code == 0
+    (shared,) = plans.repo.open_pulls()
+    before = git(plans.clone.remote, "rev-parse", shared.head).strip()
+    again = plans.learn(first, "831", "--force")
+    assert again.code == 0, again.text
+    assert "consolidated learn PR" in again.text
+    assert git(plans.clone.remote, "rev-parse", shared.head).strip() == before
+    own = next(p for p in plans.repo.open_pulls() if p.number != shared.number)
+    assert own.head == f"learn-{first}-831" and plans.header(first)["learn_pr"] == own.number

@@ -80,6 +80,12 @@ def _checkout_issue(target: Target, deps: Deps, previous: RunState | None) -> Ru
     if deps.git.remote_url():
         deps.git.fetch("origin", trunk)
     open_pr = _open_learn_pr(deps, header or {})
+    if open_pr is not None and not open_pr.branch.startswith(f"learn-{number}-"):
+        deps.out.warn(
+            f"#{number}'s docs are in the open consolidated learn PR #{open_pr.number}; "
+            "learning it alone opens a PR of its own"
+        )
+        open_pr = None
     if open_pr is not None:
         run = _start_on_open_pr(target, deps, open_pr, trunk, run_id)
     else:
@@ -151,7 +157,11 @@ def _start_on_open_pr(
     """Learn again on the open PR's branch: rebuilt from the trunk when every commit on it is the
     bot's (published with a force-push), else on top of what people pushed (a plain push)."""
     tip = deps.git.start_point(trunk)
-    remote = deps.git.fetch_branch("origin", pr.branch, token_env(deps.env))
+    remote = (
+        deps.git.fetch_branch("origin", pr.branch, token_env(deps.env))
+        if deps.git.remote_url()
+        else None
+    )
     ours = remote is None or deps.git.only_authored_by(tip, remote, deps.settings.bot_email)
     key = target.key()
     deps.git.remove_worktree(state.run_dir(target.repo, key) / "worktree")

@@ -34,6 +34,7 @@ from learn.steps.state import STATE_DIR
 __all__ = ["Refreshed", "rebuild_on", "refresh", "refresh_index"]
 
 LOCAL_PATTERN = "learn-local-*"
+PUSH_ATTEMPTS = 3  # the trunk may move between our fetch and our push
 INDEX_MESSAGE = "Regenerate the learned docs index\n\nWritten by learn-async refresh.\n"
 
 
@@ -64,7 +65,16 @@ def refresh(git: Git, deps: Deps, *, push: bool, everything: bool = False) -> Re
         raise GitError(f"trunk branch {trunk!r} does not exist")
     done = Refreshed(trunk)
     git.ignore_locally(f"/{STATE_DIR}/")
-    new = refresh_index(git, deps, tip, trunk, push=push, env=env)
+    for attempt in range(1, PUSH_ATTEMPTS + 1):
+        try:
+            new = refresh_index(git, deps, tip, trunk, push=push, env=env)
+            break
+        except GitError:
+            moved = git.fetch_branch("origin", trunk, env) if push else None
+            if attempt == PUSH_ATTEMPTS or moved is None or moved == tip:
+                raise
+            deps.out.info(f"{trunk} moved while refreshing; again on {moved[:10]}")
+            tip = moved
     if new:
         done.index_commit, tip = new, new
     for branch, sha in _learn_branches(git, deps, trunk, push=push, env=env):
