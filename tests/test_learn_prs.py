@@ -23,7 +23,7 @@ from learn.steps.context import Deps, github_factory
 from learn.steps.refresh import refresh
 from tests.fakes.github_api import FakeGitHub, FakePull, FakeRepo, make_zip
 from tests.support.github_world import TOKEN, plan_body
-from tests.support.learn_branches import bot_commit, topic_doc
+from tests.support.learn_branches import BOT, bot_commit, topic_doc
 from tests.support.processes import Done
 from tests.support.repos import EXAMPLES, Repo, git
 from tests.support.transcripts import SESSIONS, fix_session
@@ -139,7 +139,7 @@ def test_learn_prs_merge_server_side_in_any_order(plans: Plans) -> None:
         every = every or merged
         assert merged == every
     log = git(plans.clone.remote, "log", "--format=%an %s", "trunk")
-    assert "learn-async[bot] Regenerate the learned docs index" in log
+    assert f"{BOT.name} Regenerate the learned docs index" in log
     assert "GitHub Merge pull request" in log
 
 

@@ -268,7 +268,12 @@ def test_a_merged_pr_without_a_plan_ends_quietly(
     assert result.outputs["issue"] == "" and result.outputs["operation"] == "skipped"
     assert "no plan to learn" in result.summary and not world.gh.writes()
     ran = [s.key for s in result.step("learn").steps if s.ran]
-    assert ran == ["python", "Install learn-async (from this action's checkout)", "find-plan"]
+    assert ran == [
+        "python",
+        "Install learn-async (from this action's checkout)",
+        "find-plan",
+        "plans",  # decides there is nothing to learn: no plan, no issues, no label
+    ]
 
 
 @pytest.fixture
