@@ -191,10 +191,12 @@ def _plans(numbers: Sequence[int]) -> str:
     return ", ".join(f"#{n}" for n in numbers)
 
 
+@guarded
 def plans_pr_title(numbers: Sequence[int]) -> str:
     return f"Learned docs from plans {_plans(numbers)}"[:120]
 
 
+@guarded
 def plans_pr_body(
     plans: Sequence[Mapping[str, Any]], engine: str, run_link: str, key: str, run_id: str
 ) -> str:
@@ -214,6 +216,7 @@ def plans_pr_body(
     return "\n".join(lines) + f"\n{marker(key, run_id)}\n"
 
 
+@guarded
 def plans_summary(plans: Sequence[Mapping[str, Any]], number: int | None, url: str) -> str:
     head = f"### learn-async: {len(plans)} plan(s)"
     head += f" → draft PR #{number}\n\n{url}" if number else ""
