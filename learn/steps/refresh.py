@@ -27,6 +27,7 @@ from learn.doc_merge import merge_doc
 from learn.engines import DOCS_DIR
 from learn.errors import GitError
 from learn.gateways.git import Git, Identity, token_env
+from learn.privacy import outbound, personal
 from learn.steps.context import Deps
 from learn.steps.run_learn import INDEX_PATH
 from learn.steps.state import STATE_DIR
@@ -106,6 +107,8 @@ def refresh_index(
         if not docs_root.is_dir() or not learned_docs.regenerate_index(docs_root):
             deps.out.ok(f"{INDEX_PATH} on {trunk} is up to date")
             return None
+        allow = personal.allowed_domains(deps.settings.email_allow)
+        outbound.check_docs(docs_root, [learned_docs.INDEX_NAME], allow)  # as every pushed doc
         new = git.commit(where, [INDEX_PATH], INDEX_MESSAGE, _bot(deps))
         if push:
             try:
