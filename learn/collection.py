@@ -39,7 +39,11 @@ from learn.transcripts.files import discover, newest_local_session
 
 # Options of the tasks that are not settings; the settings' help comes from learn.settings.
 HELP = {
-    "issue": "the plan issue to learn from (GitHub)",
+    "issue": "the plan issue to learn from (GitHub); several (repeated, or '12 15 18') "
+    "are learned together into one PR",
+    "label": "learn the open plans with this label together into one PR (with --limit)",
+    "not-learned": "with --label: only the plans not learned yet",
+    "limit": "with --label: at most this many plans (default 10)",
     "session": "a transcript (.jsonl) or a folder of them, or `latest` (the newest local "
     "Claude Code session of the repository); repeatable",
     "repo": "the git repository to learn into (default: the current directory's)",
@@ -52,6 +56,7 @@ HELP = {
     "ref": "branch to run the workflow on (default: the repository's default branch)",
     "event": "the GitHub event JSON to read the merged pull request from "
     "(default: $GITHUB_EVENT_PATH)",
+    "all": "rebuild every bot-only learn branch behind the trunk, not only those that conflict",
     **settings.cli_help(),
 }
 LATEST = "latest"
@@ -84,7 +89,7 @@ def learn_task(*args: Any, **kwargs: Any) -> Any:
     return task(*args, klass=LearnTask, auto_shortflags=False, **kwargs)
 
 
-TARGET = ("issue", "session", "repo", "run-id")
+TARGET = ("issue", "session", "repo", "run-id", "label", "not-learned", "limit")
 
 
 def _help(*names: str) -> dict[str, str]:
@@ -138,14 +143,16 @@ def _step(
     out = Output()
     with _errors(out):
         git = Git.open(Path(where["repo"]).resolve())
-        issue = plan.parse_issue_number(where["issue"]) if where.get("issue") else None
+        issues = _issues(where.get("issue"))
+        selection = _selection(issues, where)
         target = steps.Target(
             git.repo,
-            issue=issue,
+            issue=issues[0] if issues and selection is None else None,
             sessions=_session_paths(git.repo, where.get("session") or ()),
             run_id=where.get("run_id") or None,
             force=bool(where.get("force")),
             dry_run=bool(where.get("dry_run")),
+            selection=selection,
         )
         resolved = settings.load(git.repo, cli or {}, warn=_warn_once(out))
         deps = steps.Deps(resolved, out, git, steps.github_factory(git, resolved))
@@ -168,18 +175,50 @@ def _step(
                 raise
 
 
-@learn_task(iterable=["session"], help=_help(*TARGET, "force", "trunk"))
+def _issues(value: object) -> list[int]:
+    """``--issue`` values: repeated, and each may list several ('12 15 18', '12,15')."""
+    items = value if isinstance(value, list) else [value] if value else []
+    words = [w for item in items for w in str(item).replace(",", " ").split()]
+    return list(dict.fromkeys(plan.parse_issue_number(w) for w in words))
+
+
+def _selection(issues: list[int], where: dict[str, Any]) -> steps.Selection | None:
+    """Several plans (or a label) make a consolidated run; one plan is the usual run."""
+    label = str(where.get("label") or "").strip()
+    if label and issues:
+        raise UsageError("pass either --issue or --label, not both")
+    if (label or len(issues) > 1) and where.get("session"):
+        raise UsageError("--session goes with one plan, not several")
+    limit = int(where.get("limit") or 10)
+    if limit < 1:
+        raise UsageError("--limit must be at least 1")
+    if label:
+        return steps.Selection(label=label, not_learned=bool(where.get("not_learned")), limit=limit)
+    return steps.Selection(issues=tuple(issues)) if len(issues) > 1 else None
+
+
+@learn_task(iterable=["session", "issue"], help=_help(*TARGET, "force", "trunk"))
 def checkout_branch(
     c: Context,
-    issue: str = "",
+    issue: list[str] | None = None,
     session: list[str] | None = None,
     repo: str = ".",
     run_id: str = "",
+    label: str = "",
+    not_learned: bool = False,
+    limit: int = 10,
     force: bool = False,
     trunk: str = "",
 ) -> None:
     """Validate, read the plan, create learn-<issue>-<run id> from the trunk (own worktree)."""
-    where = {"issue": issue, "session": session, "repo": repo, "run_id": run_id, "force": force}
+    where: dict[str, Any] = {
+        "issue": issue,
+        "session": session,
+        "repo": repo,
+        "run_id": run_id,
+        "force": force,
+    }
+    where |= {"label": label, "not_learned": not_learned, "limit": limit}
     _step(steps.checkout_branch, where, {"trunk": trunk or None})
 
 
@@ -195,13 +234,16 @@ ENGINE = (
 )
 
 
-@learn_task(iterable=["session"], help=_help(*TARGET, *ENGINE))
+@learn_task(iterable=["session", "issue"], help=_help(*TARGET, *ENGINE))
 def run_learn(
     c: Context,
-    issue: str = "",
+    issue: list[str] | None = None,
     session: list[str] | None = None,
     repo: str = ".",
     run_id: str = "",
+    label: str = "",
+    not_learned: bool = False,
+    limit: int = 10,
     engine: str = "",
     model: str = "",
     token_budget: str = "",
@@ -212,7 +254,8 @@ def run_learn(
     dangerously_skip_permissions: bool = False,
 ) -> None:
     """Download and digest the session(s), run the learn engine, validate what it wrote."""
-    where = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
+    where: dict[str, Any] = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
+    where |= {"label": label, "not_learned": not_learned, "limit": limit}
     _step(steps.run_learn, where, _engine_cli(locals()))
 
 
@@ -232,28 +275,37 @@ def _engine_cli(given: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@learn_task(iterable=["session"], help=_help(*TARGET, "dry-run", "push"))
+@learn_task(iterable=["session", "issue"], help=_help(*TARGET, "dry-run", "push"))
 def publish(
     c: Context,
-    issue: str = "",
+    issue: list[str] | None = None,
     session: list[str] | None = None,
     repo: str = ".",
     run_id: str = "",
+    label: str = "",
+    not_learned: bool = False,
+    limit: int = 10,
     dry_run: bool = False,
     push: bool = False,
 ) -> None:
     """Commit docs/learned/**, push, open/update the draft PR — or comment when nothing changed."""
-    where = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
+    where: dict[str, Any] = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
+    where |= {"label": label, "not_learned": not_learned, "limit": limit}
     _step(steps.publish, where, {"push": push or None}, dry_run=dry_run)
 
 
-@learn_task(iterable=["session"], help=_help(*TARGET, "force", *ENGINE, "trunk", "dry-run", "push"))
+@learn_task(
+    iterable=["session", "issue"], help=_help(*TARGET, "force", *ENGINE, "trunk", "dry-run", "push")
+)
 def learn(
     c: Context,
-    issue: str = "",
+    issue: list[str] | None = None,
     session: list[str] | None = None,
     repo: str = ".",
     run_id: str = "",
+    label: str = "",
+    not_learned: bool = False,
+    limit: int = 10,
     force: bool = False,
     engine: str = "",
     model: str = "",
@@ -273,13 +325,12 @@ def learn(
     of the repository's lock. With --dry-run nothing is left behind (and GitHub is only read).
     """
     where: dict[str, Any] = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
-    where["dry_run"] = dry_run
+    where |= {"label": label, "not_learned": not_learned, "limit": limit, "dry_run": dry_run}
     engine_cli = _engine_cli(locals())
     out = Output()
     with _errors(out):
         git = Git.open(Path(repo).resolve())
-        if issue:
-            plan.parse_issue_number(issue)
+        _selection(_issues(issue), where)  # checks the plans and the selection
         if session:
             discover(list(_session_paths(git.repo, session)))
         everything = {**engine_cli, "trunk": trunk or None, "push": push or None}
@@ -291,18 +342,46 @@ def learn(
         _step(steps.publish, where, {"push": push or None}, dry_run=dry_run)
 
 
-@learn_task(iterable=["session"], help=_help(*TARGET, "reason"))
+@learn_task(iterable=["session", "issue"], help=_help(*TARGET, "reason"))
 def mark_failed(
     c: Context,
-    issue: str = "",
+    issue: list[str] | None = None,
     session: list[str] | None = None,
     repo: str = ".",
     run_id: str = "",
+    label: str = "",
+    not_learned: bool = False,
+    limit: int = 10,
     reason: str = "the workflow failed or was cancelled",
 ) -> None:
     """Record learn_status: failed and remove a half-made branch (the workflow's last step)."""
-    where = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
+    where: dict[str, Any] = {"issue": issue, "session": session, "repo": repo, "run_id": run_id}
+    where |= {"label": label, "not_learned": not_learned, "limit": limit}
     _step(steps.mark_failed, where, reason=reason)
+
+
+@learn_task(
+    help={
+        **_help("repo", "trunk", "all"),
+        "push": "work on origin: its trunk and the open learn PRs' branches (needs a GitHub token)",
+    }
+)
+def refresh(
+    c: Context, repo: str = ".", push: bool = False, trunk: str = "", all: bool = False
+) -> None:
+    """Regenerate docs/learned/index.md on the trunk; rebuild learn branches that conflict.
+
+    Locally: the trunk and the learn-local-* branches. With --push: origin's trunk and the branches
+    of the open learn PRs (what the workflow runs when docs/learned/** changes on the trunk).
+    """
+    out = Output()
+    with _errors(out):
+        git = Git.open(Path(repo).resolve())
+        resolved = settings.load(git.repo, {"push": push or None, "trunk": trunk or None})
+        deps = steps.Deps(resolved, out, git, steps.github_factory(git, resolved))
+        done = steps.refresh(git, deps, push=bool(resolved.push), everything=all)
+        rebuilt = ", ".join(done.rebuilt) or "none"
+        out.ok(f"refresh of {done.trunk} done; learn branches rebuilt: {rebuilt}")
 
 
 @learn_task(
@@ -452,6 +531,7 @@ ns = Collection(
     run_learn,
     publish,
     mark_failed,
+    refresh,
     find_plan,
     digest,
     clean,

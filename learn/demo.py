@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nbranch {branch} (pushed to {where / 'origin.git'})")
     for path in files:
         print(f"  {path}")
-    doc = next((f for f in files if not f.endswith("index.md")), None)
+    doc = next(iter(files), None)
     if doc:
         print(f"\n--- {doc} ---\n" + git.run("show", f"{branch}:{doc}"))
     print(f"look around: cd {clone} && git log -p main..{branch}")

@@ -83,7 +83,7 @@ def test_a_doc_written_by_an_engine_is_cleaned_before_it_is_committed(tmp_path: 
     steps.publish(target, deps, dry_run=True)  # validates (and cleans), commits nothing
     text = doc.read_text()
     assert _clean_of_it(text) and "[REDACTED:github-token]" in text and "~/src/app" in text
-    assert _clean_of_it((run.worktree / "docs/learned/index.md").read_text())
+    assert not (run.worktree / "docs/learned/index.md").exists()  # refresh builds it on the trunk
     steps.publish(target, deps)
     assert any(name == "commit" for name, _ in git.calls)
 

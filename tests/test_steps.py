@@ -40,13 +40,14 @@ def test_checkout_then_learn_then_publish(tmp_path: Path) -> None:
     assert run.branch.startswith("learn-local-") and run.worktree.is_dir()
     assert ("ignore_locally", ("/.learn/",)) in git.calls
     run = steps.run_learn(target, deps(out, git, Settings(engine="offline")))
-    assert run.status == "learned" and "docs/learned/index.md" in run.docs
+    assert run.status == "learned" and run.docs and "docs/learned/index.md" not in run.docs
     run = steps.publish(target, deps(out, git, Settings()))
     commit = next(args for name, args in git.calls if name == "commit")
-    assert "docs/learned/index.md" in commit[0]  # exactly the validated docs, never a folder
+    # exactly the validated docs, never a folder, and never the index (refresh builds it)
+    assert commit[0] == run.docs and "docs/learned/index.md" not in commit[0]
     assert all(p.startswith("docs/learned/") and "/." not in p for p in commit[0])
     assert run.status == "published" and not git.pushed
-    assert "committed 2 file(s)" in buf.getvalue()
+    assert "committed 1 file(s)" in buf.getvalue()
 
 
 def test_engine_writing_outside_docs_fails_and_nothing_is_committed(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ def test_every_task_and_option_the_action_invokes_exists() -> None:
             if line.strip().startswith(LEARN_ASYNC):
                 calls.append(shlex.split(line.strip()[len(LEARN_ASYNC) :]))
     assert [c[0] for c in calls] == [
+        "refresh",
         "find-plan",
         "checkout-branch",
         "run-learn",
@@ -75,8 +76,9 @@ def test_every_input_dispatch_sends_is_declared() -> None:
     inputs = load(WORKFLOW.read_text())["on"]["workflow_dispatch"]["inputs"]
     sent = Request(issue=1, ref="main", model="claude-haiku-4-5", engine="auto").inputs("abc")
     assert set(sent) <= set(inputs)
-    assert inputs["issue_number"]["required"] is True and inputs["issue_number"]["type"] == "number"
-    assert all(not spec.get("required") for name, spec in inputs.items() if name != "issue_number")
+    assert inputs["issue_number"]["type"] == "number"  # or several plans: issues, or label
+    assert {"issues", "label", "limit"} <= set(inputs)
+    assert all(not spec.get("required") for spec in inputs.values())
     assert re.fullmatch(r"claude-haiku-[\w.-]+", inputs["model_name"]["default"])
     assert set(inputs["engine"]["options"]) == {"auto", "claude", "offline"}
 
@@ -92,7 +94,7 @@ def test_hardening() -> None:
             "issues": "write",
             "actions": "read",
         }
-        assert "${{ inputs.issue_number" in data["concurrency"]["group"]
+        assert "inputs.issue_number" in data["concurrency"]["group"]
         assert "distinct_id" in data["run-name"]
         checkout = job["steps"][0]
         assert checkout["with"]["persist-credentials"] is False
@@ -110,7 +112,7 @@ def test_hardening() -> None:
 def test_on_land_is_an_option_of_the_rendering() -> None:
     plain = load(workflow.render_adopter(PIN, on_land=False))
     landing = load(workflow.render_adopter(PIN, on_land=True))
-    assert set(plain["on"]) == {"workflow_dispatch"}
+    assert set(plain["on"]) == {"workflow_dispatch", "push"}  # push: refresh
     assert landing["on"]["pull_request"] == {"types": ["closed"]}
     assert "#@on-land" not in workflow.render_adopter(PIN, on_land=True)
     text = workflow.render_adopter(PIN, on_land=False)
@@ -124,3 +126,16 @@ def test_action_installs_itself_from_its_own_checkout() -> None:
     lock = Path(ACTION).parents[3] / "learn/templates/claude-code/package-lock.json"
     assert lock.is_file() and "npm ci" in text
     assert "learn/templates/claude-code/package-lock.json" in text
+
+
+def test_refresh_runs_on_pushes_that_change_learned_docs() -> None:
+    for text in (WORKFLOW.read_text(), workflow.render_adopter(PIN, on_land=False)):
+        data = load(text)
+        assert data["on"]["push"] == {"paths": ["docs/learned/**", "!docs/learned/index.md"]}
+        job = data["jobs"]["refresh"]
+        assert "github.event.repository.default_branch" in job["if"]
+        assert job["permissions"] == {"contents": "write", "pull-requests": "read"}
+        (step,) = [s for s in job["steps"] if s.get("id") == "refresh"]
+        assert step["with"]["refresh"] == "true"
+        learn = data["jobs"]["learn"]
+        assert "push" not in learn["if"]  # the learn job never runs on a push

@@ -112,6 +112,8 @@ class Scenario:
         event: dict[str, Any] | None = None,
         cancel_after: str | None = None,
         vars: dict[str, str] | None = None,
+        job: str = "learn",
+        event_name: str | None = None,
     ) -> JobResult:
         def checkout(ctx: StepContext) -> None:
             self.checkouts.append(dict(ctx.with_))
@@ -127,15 +129,17 @@ class Scenario:
             "run_id": str(WORKFLOW_RUN),
             "server_url": "https://github.com",
             "api_url": self.gh.base_url,
-            "event_name": "pull_request" if event else "workflow_dispatch",
+            "event_name": event_name or ("pull_request" if event else "workflow_dispatch"),
             "ref": "refs/heads/trunk",
         }
         if event:
             github["event"] = event
         self.workdir.parent.mkdir(parents=True, exist_ok=True)
+        if event_name == "push":
+            github["ref_name"] = "trunk"
         return run_job(
             workflow_file,
-            "learn",
+            job,
             workdir=self.workdir,
             inputs=inputs,
             github=github,
@@ -264,7 +268,12 @@ def test_a_merged_pr_without_a_plan_ends_quietly(
     assert result.outputs["issue"] == "" and result.outputs["operation"] == "skipped"
     assert "no plan to learn" in result.summary and not world.gh.writes()
     ran = [s.key for s in result.step("learn").steps if s.ran]
-    assert ran == ["python", "Install learn-async (from this action's checkout)", "find-plan"]
+    assert ran == [
+        "python",
+        "Install learn-async (from this action's checkout)",
+        "find-plan",
+        "plans",  # decides there is nothing to learn: no plan, no issues, no label
+    ]
 
 
 @pytest.fixture
@@ -336,3 +345,41 @@ def test_own_workflow_without_a_claude_secret_fails_with_a_titled_annotation(own
     assert "learn failed" in errors["learn-async failed"]  # mark-failed's
     assert action.step("mark-failed").outcome == "success"
     assert own.header(PLAN)["learn_status"] == "failed"
+
+
+def test_adopter_dispatch_of_several_plans_opens_one_pr(
+    world: Scenario, tmp_path: Path, learn_async: tuple[Path, str]
+) -> None:
+    other = world.repo.add_issue(title="Plan: another", body=plan_body()).number
+    caller = adopter_workflow(tmp_path, learn_async[1], on_land=False)
+    inputs = {"issues": f"{PLAN} {other}", "engine": "offline"}
+    result = world.run(caller, inputs=inputs)
+    assert result.conclusion == "success", result.log()
+    (pr,) = world.repo.open_pulls()
+    assert pr.head == f"learn-plans-{WORKFLOW_RUN}" and result.outputs["pr-number"] == str(
+        pr.number
+    )
+    assert world.header(PLAN)["learn_pr"] == pr.number
+    assert world.header(other)["learn_status"] in ("pending_review", "completed_no_changes")
+
+
+def test_adopter_refresh_job_on_a_push_to_the_trunk(
+    world: Scenario, tmp_path: Path, learn_async: tuple[Path, str]
+) -> None:
+    seed = tmp_path / "merged"
+    git(tmp_path, "clone", "--quiet", str(world.remote), str(seed))
+    (seed / "docs/learned/testing").mkdir(parents=True)
+    (seed / "docs/learned/testing/pytest.md").write_text(
+        "---\ntitle: Running the tests\nread_when:\n- running the tests\n---\n\n# Running the tests\n"
+    )
+    git(seed, "add", ".")
+    git(seed, "commit", "--quiet", "-m", "Merge a learn PR")
+    git(seed, "push", "--quiet", "origin", "trunk")
+    caller = adopter_workflow(tmp_path, learn_async[1], on_land=False)
+    event = {"repository": {"default_branch": "trunk"}}
+    result = world.run(caller, event=event, event_name="push", job="refresh")
+    assert result.conclusion == "success", result.log()
+    index = git(world.remote, "show", "trunk:docs/learned/index.md")
+    assert "](testing/pytest.md)" in index
+    subject = git(world.remote, "log", "-1", "--format=%s", "trunk").strip()
+    assert subject == "Regenerate the learned docs index"

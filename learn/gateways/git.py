@@ -11,6 +11,7 @@ import base64
 import contextlib
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,19 @@ class GitLike(Protocol):
     def push(
         self, worktree: Path, remote: str, branch: str, env: dict[str, str] | None = None
     ) -> None: ...
+    def fetch_branch(
+        self, remote: str, branch: str, env: dict[str, str] | None = None
+    ) -> str | None: ...
+    def only_authored_by(self, base: str, ref: str, email: str) -> bool: ...
+    def force_push(
+        self,
+        worktree: Path,
+        remote: str,
+        branch: str,
+        lease: str,
+        env: dict[str, str] | None = None,
+    ) -> None: ...
+    def discard_changes(self, worktree: Path) -> None: ...
 
 
 def token_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -87,13 +101,29 @@ class Git:
 
     def __init__(self, repo: Path) -> None:
         self.repo = repo
+        self.last_code = 0  # exit code of the last command run with extra ``ok_codes``
 
     # -- plumbing ------------------------------------------------------------------------
-    def run(self, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
+    def run(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        ok_codes: tuple[int, ...] = (0,),
+    ) -> str:
         full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
         name = args[2] if args[0] == "-c" else args[0]
         try:
-            out = sh.git(*args, _cwd=str(cwd or self.repo), _env=full_env, _tty_out=False)
+            cmd = sh.git(
+                *args,
+                _cwd=str(cwd or self.repo),
+                _env=full_env,
+                _tty_out=False,
+                _ok_code=list(ok_codes),
+                _return_cmd=True,
+            )
+            self.last_code = int(cmd.exit_code)
+            out = str(cmd)
         except sh.ErrorReturnCode as exc:
             stderr = exc.stderr.decode("utf-8", "replace") or exc.stdout.decode("utf-8", "replace")
             raise GitError(f"git {name} failed: {_last_line(stderr)}") from None
@@ -324,3 +354,121 @@ class Git:
         listed = self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}", env=env)
         if listed.strip():
             self.run("push", "--quiet", remote, f":refs/heads/{branch}", env=env)
+
+    # -- refresh and re-learn (rewriting bot-only learn branches) -------------------------------
+    def fetch_branch(
+        self, remote: str, branch: str, env: Mapping[str, str] | None = None
+    ) -> str | None:
+        """Fetch ``remote``'s ``branch`` into ``refs/remotes/<remote>/<branch>``; its commit, or
+        None when the remote has no such branch."""
+        if not self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}", env=env).strip():
+            return None
+        self.run(
+            "fetch",
+            "--quiet",
+            remote,
+            f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}",
+            env=env,
+        )
+        return self.rev(f"refs/remotes/{remote}/{branch}")
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        try:
+            return self.run("merge-base", a, b).strip() or None
+        except GitError:
+            return None
+
+    def merges_cleanly(self, into: str, other: str) -> bool:
+        """Whether ``git merge other`` on ``into`` would succeed without a conflict (no checkout)."""
+        self.run(
+            "merge-tree",
+            "--write-tree",
+            "--name-only",
+            "--no-messages",
+            into,
+            other,
+            ok_codes=(0, 1),
+        )
+        return self.last_code == 0
+
+    def only_authored_by(self, base: str, ref: str, email: str) -> bool:
+        """Whether every commit in ``base..ref`` was authored and committed by ``email``."""
+        out = self.run("log", "--format=%ae%x00%ce", f"{base}..{ref}")
+        people = {who.lower() for line in out.splitlines() for who in line.split("\0") if who}
+        return people <= {email.lower()}
+
+    def changed_between(self, a: str, b: str, path: str) -> list[str]:
+        out = self.run("diff", "--name-only", "--no-renames", "-z", a, b, "--", path)
+        return sorted(p for p in out.split("\0") if p)
+
+    def file_at(self, rev: str, path: str) -> str | None:
+        """The text of ``path`` at ``rev`` (None when it is not there)."""
+        try:
+            return self.run("show", f"{rev}:{path}")
+        except GitError:
+            return None
+
+    def message(self, rev: str) -> str:
+        return self.run("log", "-1", "--format=%B", rev).strip()
+
+    def merge_text(self, base: str, ours: str, theirs: str) -> str:
+        """A line-based three-way merge in which a conflict keeps both sides (ours first)."""
+        with tempfile.TemporaryDirectory(prefix="learn-merge-") as tmp:
+            files = []
+            for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+                path = Path(tmp) / name
+                path.write_bytes(text.encode("utf-8"))
+                files.append(str(path))
+            return self.run("merge-file", "-p", "--union", *files, ok_codes=tuple(range(128)))
+
+    def discard_changes(self, worktree: Path) -> None:
+        """Back to the worktree's last commit: uncommitted and untracked files go."""
+        self.run("reset", "--quiet", "--hard", "HEAD", cwd=worktree)
+        self.run("clean", "-fdq", cwd=worktree)
+
+    def add_detached_worktree(self, path: Path, start: str) -> None:
+        self.remove_worktree(path)
+        self.run("worktree", "add", "--quiet", "--detach", str(path), start)
+
+    def head(self, worktree: Path) -> str:
+        return self.run("rev-parse", "HEAD", cwd=worktree).strip()
+
+    def local_branches(self, pattern: str) -> list[str]:
+        out = self.run("for-each-ref", "--format=%(refname:short)", f"refs/heads/{pattern}")
+        return sorted(out.split())
+
+    def checked_out_at(self, branch: str) -> Path | None:
+        """The worktree that has ``branch`` checked out, if any."""
+        current: Path | None = None
+        for line in self.run("worktree", "list", "--porcelain").splitlines():
+            if line.startswith("worktree "):
+                current = Path(line.removeprefix("worktree "))
+            elif line == f"branch refs/heads/{branch}":
+                return current
+        return None
+
+    def move_branch(self, branch: str, new: str, old: str) -> None:
+        """Point ``branch`` at ``new``, only if it still points at ``old``."""
+        self.run("update-ref", "-m", "learn-async refresh", f"refs/heads/{branch}", new, old)
+
+    def fast_forward(self, worktree: Path, to: str) -> None:
+        self.run("merge", "--ff-only", "--quiet", to, cwd=worktree)
+
+    def force_push(
+        self,
+        worktree: Path,
+        remote: str,
+        branch: str,
+        lease: str,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """Replace ``branch`` on ``remote`` with HEAD, only if it is still at ``lease``."""
+        self.run(
+            "push",
+            "--quiet",
+            f"--force-with-lease=refs/heads/{branch}:{lease}",
+            remote,
+            f"HEAD:refs/heads/{branch}",
+            cwd=worktree,
+            env=env,
+        )

@@ -62,6 +62,9 @@ class Issue:
 class PullRequest:
     number: int
     url: str
+    branch: str = ""  # the head branch
+    state: str = "open"  # open | closed
+    merged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +197,15 @@ class GitHubLike(Protocol):
     def open_draft_pr(
         self, branch: str, base: str, title: str, body: str
     ) -> tuple[PullRequest, str]: ...
+    def pull(self, number: int) -> PullRequest | None: ...
+    def update_pr(self, pr: PullRequest, title: str, body: str) -> PullRequest: ...
+    def open_learn_prs(self, base: str) -> list[PullRequest]: ...
+    def plan_issues(
+        self, label: str, limit: int, accept: Callable[[Issue], bool]
+    ) -> list[Issue]: ...
+
+
+LEARN_BRANCH_PREFIX = "learn-"
 
 
 class GitHub:
@@ -349,6 +361,45 @@ class GitHub:
             for pr in self.repo.get_pulls(state="open", head=f"{owner}:{branch}"):
                 return PullRequest(pr.number, pr.html_url)
         return None
+
+    def pull(self, number: int) -> PullRequest | None:
+        """The pull request ``number`` (None when there is none, e.g. an issue number)."""
+        with self._errors(f"reading pull request #{number}"):
+            try:
+                pr = self.repo.get_pull(number)
+                return PullRequest(
+                    pr.number, pr.html_url, pr.head.ref, str(pr.state), bool(pr.merged)
+                )
+            except UnknownObjectException:
+                return None
+
+    def open_learn_prs(self, base: str) -> list[PullRequest]:
+        """The open pull requests into ``base`` whose head is a learn branch of this repository."""
+        with self._errors(f"listing the open pull requests into {base}"):
+            return [
+                PullRequest(pr.number, pr.html_url, pr.head.ref)
+                for pr in self.repo.get_pulls(state="open", base=base)
+                if pr.head.ref.startswith(LEARN_BRANCH_PREFIX)
+                and pr.head.repo is not None
+                and pr.head.repo.full_name.lower() == self.settings.repo.lower()
+            ]
+
+    def plan_issues(self, label: str, limit: int, accept: Callable[[Issue], bool]) -> list[Issue]:
+        """Up to ``limit`` open issues labelled ``label`` (oldest first) that ``accept`` keeps."""
+        found: list[Issue] = []
+        with self._errors(f"listing the open issues labelled {label}"):
+            listing = self.repo.get_issues(
+                state="open", labels=[label], sort="created", direction="asc"
+            )
+            for item in listing:
+                if item.pull_request is not None:
+                    continue
+                issue = Issue(item.number, item.title, item.body or "", item.html_url)
+                if accept(issue):
+                    found.append(issue)
+                    if len(found) >= limit:
+                        break
+        return found
 
     def find_comment(self, number: int, marker: str) -> int | None:
         with self._errors(f"reading the comments of issue #{number}"):

@@ -10,13 +10,15 @@ result is a draft PR or a comment, the plan's ``learn_status`` follows along) an
 """
 
 from learn.steps.checkout import checkout_branch
-from learn.steps.context import Deps, Target, github_factory
+from learn.steps.context import Deps, Selection, Target, github_factory
 from learn.steps.failure import failure_guard, mark_failed, record_failure
 from learn.steps.publish import publish
+from learn.steps.refresh import refresh
 from learn.steps.run_learn import run_learn, validate_worktree
 
 __all__ = [
     "Deps",
+    "Selection",
     "Target",
     "checkout_branch",
     "failure_guard",
@@ -24,6 +26,7 @@ __all__ = [
     "mark_failed",
     "publish",
     "record_failure",
+    "refresh",
     "run_learn",
     "validate_worktree",
 ]

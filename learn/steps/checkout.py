@@ -10,7 +10,7 @@ from learn import plan_header
 from learn.ci import actions
 from learn.errors import TranscriptError, UsageError
 from learn.gateways.git import token_env
-from learn.gateways.github import Issue
+from learn.gateways.github import Issue, PullRequest
 from learn.privacy.outbound import clean
 from learn.steps import messages, state
 from learn.steps.cleanup import discard
@@ -30,6 +30,10 @@ def checkout_branch(target: Target, deps: Deps) -> RunState:
     if previous is not None and not previous.finished and previous.worktree.is_dir():
         deps.out.ok(f"continuing run {previous.key}: branch {previous.branch}")
         return previous
+    if target.selection is not None:
+        from learn.steps.consolidated import checkout_plans
+
+        return checkout_plans(target, deps)
     if target.issue is None:
         return _checkout_local(target, deps)
     return _checkout_issue(target, deps, previous)
@@ -79,7 +83,17 @@ def _checkout_issue(target: Target, deps: Deps, previous: RunState | None) -> Ru
     trunk = deps.settings.trunk or gh.default_branch()
     if deps.git.remote_url():
         deps.git.fetch("origin", trunk, env=token_env(deps.env))
-    run = _start(target, deps, str(number), f"learn-{number}-{run_id}", trunk, run_id=run_id)
+    open_pr = _open_learn_pr(deps, header or {})
+    if open_pr is not None and not open_pr.branch.startswith(f"learn-{number}-"):
+        deps.out.warn(
+            f"#{number}'s docs are in the open consolidated learn PR #{open_pr.number}; "
+            "learning it alone opens a PR of its own"
+        )
+        open_pr = None
+    if open_pr is not None:
+        run = _start_on_open_pr(target, deps, open_pr, trunk, run_id)
+    else:
+        run = _start(target, deps, str(number), f"learn-{number}-{run_id}", trunk, run_id=run_id)
     run.title, run.artifacts = issue.title, located
     run.sessions = [str(p) for p in target.sessions]
     run.save()
@@ -98,13 +112,19 @@ def _checkout_issue(target: Target, deps: Deps, previous: RunState | None) -> Ru
 
 
 def _start(
-    target: Target, deps: Deps, key: str, branch: str, trunk: str, run_id: str = ""
+    target: Target,
+    deps: Deps,
+    key: str,
+    branch: str,
+    trunk: str,
+    run_id: str = "",
+    start: str | None = None,
 ) -> RunState:
     if clean(branch) != branch:  # a branch name is pushed and shown: it passes the check too
         raise UsageError(
             "the branch name would carry a secret or personal data", fix="pass --run-id"
         )
-    base = deps.git.start_point(trunk)
+    base = start or deps.git.start_point(trunk)
     if not target.dry_run:
         deps.git.ignore_locally(f"/{state.STATE_DIR}/")
     reused = deps.git.branch_exists(branch)
@@ -125,6 +145,42 @@ def _start(
     deps.out.ok(
         f"{'reusing' if reused else 'created'} branch {branch} from {trunk} ({base[:10]}) in {where}"
     )
+    return run
+
+
+def _open_learn_pr(deps: Deps, header: dict[str, Any]) -> PullRequest | None:
+    """The plan's learn PR when it is still open (one PR per plan: a re-learn updates it)."""
+    value = header.get("learn_pr")
+    text = str(value).strip().lstrip("#") if value is not None else ""
+    if not text.isdigit():
+        return None
+    pr = deps.github.pull(int(text))
+    if pr is None or pr.state != "open" or not pr.branch.startswith("learn-"):
+        return None
+    return pr
+
+
+def _start_on_open_pr(
+    target: Target, deps: Deps, pr: PullRequest, trunk: str, run_id: str
+) -> RunState:
+    """Learn again on the open PR's branch: rebuilt from the trunk when every commit on it is the
+    bot's (published with a force-push), else on top of what people pushed (a plain push)."""
+    tip = deps.git.start_point(trunk)
+    remote = (
+        deps.git.fetch_branch("origin", pr.branch, token_env(deps.env))
+        if deps.git.remote_url()
+        else None
+    )
+    ours = remote is None or deps.git.only_authored_by(tip, remote, deps.settings.bot_email)
+    key = target.key()
+    deps.git.remove_worktree(state.run_dir(target.repo, key) / "worktree")
+    deps.git.delete_branch(pr.branch)  # a stale local copy; origin's is the PR's
+    run = _start(target, deps, key, pr.branch, trunk, run_id=run_id, start=tip if ours else remote)
+    run.pr_number, run.pr_url, run.reused_pr = pr.number, pr.url, True
+    run.lease = remote or "" if ours else ""
+    run.save()
+    how = "rebuilt from the trunk" if ours else "continued (it has commits by people)"
+    deps.out.ok(f"plan's learn PR #{pr.number} is open: updating its branch {pr.branch}, {how}")
     return run
 
 

@@ -20,7 +20,7 @@ from learn.privacy.outbound import clean
 from learn.settings import Settings
 from learn.steps import state
 
-__all__ = ["Deps", "Target", "github_factory", "now", "set_failed", "set_status"]
+__all__ = ["Deps", "Selection", "Target", "github_factory", "now", "set_failed", "set_status"]
 
 
 @dataclass
@@ -53,8 +53,30 @@ def github_factory(
 
 
 @dataclass(frozen=True)
+class Selection:
+    """Several plans learned in one run and one PR: listed, or open issues with a label."""
+
+    issues: tuple[int, ...] = ()
+    label: str = ""
+    not_learned: bool = False  # with a label: only plans not learned yet
+    limit: int = 10
+
+    def spec(self) -> str:
+        if self.label:
+            return f"label={self.label};not_learned={self.not_learned};limit={self.limit}"
+        return "issues=" + ",".join(str(n) for n in self.issues)
+
+    def describe(self) -> str:
+        if self.label:
+            which = "not learned yet, " if self.not_learned else ""
+            return f"open plans labelled {self.label} ({which}at most {self.limit})"
+        return "plans " + ", ".join(f"#{n}" for n in self.issues)
+
+
+@dataclass(frozen=True)
 class Target:
-    """Which run a task is about: a plan issue, local session files, or both."""
+    """Which run a task is about: a plan issue, local session files, or both — or several
+    plans at once (``selection``)."""
 
     repo: Path
     issue: int | None = None
@@ -62,8 +84,11 @@ class Target:
     run_id: str | None = None
     force: bool = False
     dry_run: bool = False  # `learn --dry-run`: no GitHub writes, and nothing left behind
+    selection: Selection | None = None
 
     def key(self) -> str:
+        if self.selection is not None:
+            return state.plans_key(self.selection.spec())
         if self.issue is not None:
             return str(self.issue)
         if self.sessions:

@@ -24,6 +24,10 @@ def record_failure(target: Target, deps: Deps, reason: str) -> RunState | None:
     if run is not None:
         run.status, run.error = "failed", reason
         run.save()
+        if run.plans:
+            from learn.steps.consolidated import record_plans_failure
+
+            record_plans_failure(run, deps, reason)
     set_failed(deps, target.issue, reason)
     return run
 
@@ -54,11 +58,12 @@ def failure_guard(target: Target, deps: Deps, exc: BaseException) -> None:
         if run is not None and run.dry_run:
             discard(run, deps.git)
         return
-    if target.issue is not None:
+    if target.issue is not None or target.selection is not None:
         try:
             record_failure(target, deps, str(exc) or type(exc).__name__)
         except Exception as second:
-            deps.out.warn(f"could not record learn_status: failed on #{target.issue}: {second}")
+            which = f"#{target.issue}" if target.issue is not None else "the plans"
+            deps.out.warn(f"could not record learn_status: failed on {which}: {second}")
         if run is not None and run.branch and run.worktree.exists():
             deps.out.warn(
                 f"kept the run in {run.run_dir} (branch {run.branch}) so running the same "

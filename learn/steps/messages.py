@@ -7,6 +7,7 @@ door to guard: every text built here passes ``learn.privacy.outbound.clean`` (``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from learn.engines import DOCS_DIR
 from learn.privacy.outbound import guarded
@@ -19,8 +20,12 @@ __all__ = [
     "marker",
     "no_plan_summary",
     "no_session_comment",
+    "nothing_new_for_open_pr",
     "nothing_to_learn_comment",
     "nothing_to_learn_summary",
+    "plans_pr_body",
+    "plans_pr_title",
+    "plans_summary",
     "pr_body",
     "pr_summary",
     "pr_title",
@@ -61,6 +66,14 @@ def listing(names: Sequence[str], shown: int = 10) -> str:
 
 
 SUBJECT_MAX = 72  # git's convention for a subject line
+
+
+@guarded
+def nothing_new_for_open_pr(key: str, run_id: str, pr: int) -> str:
+    return (
+        f"{marker(key, run_id)}\n**learn-async** learned from this plan's session(s) again and found "
+        f"nothing new worth documenting; the open learn PR #{pr} is left as it was."
+    )
 
 
 @guarded
@@ -172,3 +185,43 @@ def failed_summary(key: str, reason: str) -> str:
 @guarded
 def no_plan_summary(why: str) -> str:
     return _summary("no plan to learn", [("outcome", f"skipped: {why}")])
+
+
+def _plans(numbers: Sequence[int]) -> str:
+    return ", ".join(f"#{n}" for n in numbers)
+
+
+@guarded
+def plans_pr_title(numbers: Sequence[int]) -> str:
+    return f"Learned docs from plans {_plans(numbers)}"[:120]
+
+
+@guarded
+def plans_pr_body(
+    plans: Sequence[Mapping[str, Any]], engine: str, run_link: str, key: str, run_id: str
+) -> str:
+    """The consolidated PR: what each plan taught, and which plans gave nothing or failed."""
+    lines = ["Docs learned from the implementation sessions of several plans, one commit each.", ""]
+    for entry in plans:
+        number, status = entry["number"], entry["status"]
+        if status == "learned":
+            files = ", ".join(f"`{d}`" for d in entry["docs"])
+            lines.append(f"- plan #{number}: {files}")
+        elif status == "nothing":
+            lines.append(f"- plan #{number}: nothing new worth documenting")
+        elif status == "failed":
+            lines.append(f"- plan #{number}: not learned — {entry['error']}")
+    lines += ["", f"- engine: {engine}"] + ([f"- workflow run: {run_link}"] if run_link else [])
+    lines += ["", "Review, edit and merge, or close if nothing here is worth keeping.", ""]
+    return "\n".join(lines) + f"\n{marker(key, run_id)}\n"
+
+
+@guarded
+def plans_summary(plans: Sequence[Mapping[str, Any]], number: int | None, url: str) -> str:
+    head = f"### learn-async: {len(plans)} plan(s)"
+    head += f" → draft PR #{number}\n\n{url}" if number else ""
+    rows = [
+        f"- #{e['number']}: {e['status']}" + (f" — {e['error']}" if e.get("error") else "")
+        for e in plans
+    ]
+    return head + "\n\n" + "\n".join(rows)

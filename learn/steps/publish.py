@@ -10,6 +10,7 @@ from learn import plan_header
 from learn.ci import actions
 from learn.errors import NotReady
 from learn.gateways.git import Identity, token_env
+from learn.gateways.github import PullRequest
 from learn.steps import cleanup, messages, state
 from learn.steps.context import Deps, Target, set_status, timestamp
 from learn.steps.run_learn import validate_worktree
@@ -26,6 +27,10 @@ def publish(target: Target, deps: Deps, *, dry_run: bool = False) -> RunState:
         if run.dry_run:
             cleanup.discard(run, deps.git)
         return run
+    if run.plans:
+        from learn.steps.consolidated import publish_plans
+
+        return publish_plans(run, deps, dry_run=dry_run)
     if not (run.learned or run.status in ("learned", "nothing_to_learn", "published")):
         raise NotReady(
             f"run-learn has not completed for run {run.key} (status: {run.status})",
@@ -53,7 +58,12 @@ def publish(target: Target, deps: Deps, *, dry_run: bool = False) -> RunState:
         return _nothing_to_publish(run, deps)
     push = deps.settings.push if deps.settings.push is not None else run.issue is not None
     if push and not run.pushed:
-        deps.git.push(run.worktree, "origin", run.branch, env=token_env(deps.env))
+        if run.lease:  # the open PR's bot-only branch, rebuilt from the trunk
+            deps.git.force_push(
+                run.worktree, "origin", run.branch, run.lease, env=token_env(deps.env)
+            )
+        else:
+            deps.git.push(run.worktree, "origin", run.branch, env=token_env(deps.env))
         run.pushed = True
         run.save()
         deps.out.ok(f"pushed {run.branch} to origin")
@@ -89,7 +99,11 @@ def _open_pr(run: RunState, deps: Deps) -> None:
     title = messages.pr_title(run.issue, run.title)
     link = actions.run_url(deps.env)
     body = messages.pr_body(run.issue, run.engine, run.docs, link, run.key, run.run_id)
-    pr, operation = deps.github.open_draft_pr(run.branch, run.trunk, title, body)
+    if run.reused_pr and run.pr_number is not None:  # one PR per plan: update the open one
+        pr = deps.github.update_pr(PullRequest(run.pr_number, run.pr_url, run.branch), title, body)
+        operation = "updated"
+    else:
+        pr, operation = deps.github.open_draft_pr(run.branch, run.trunk, title, body)
     run.pr_number, run.pr_url, run.operation = pr.number, pr.url, operation
     run.save()
     set_status(
@@ -121,6 +135,8 @@ def _open_pr(run: RunState, deps: Deps) -> None:
 def _nothing_to_publish(run: RunState, deps: Deps) -> RunState:
     deps.git.remove_worktree(run.worktree)
     deps.git.delete_branch(run.branch)
+    if run.issue is not None and run.reused_pr:
+        return _open_pr_left_as_is(run, deps)
     if run.issue is not None:
         if deps.git.remote_url():
             deps.git.delete_remote_branch("origin", run.branch, env=token_env(deps.env))
@@ -163,3 +179,32 @@ def _show_diff(run: RunState, changed: list[str], deps: Deps) -> None:
             tofile=f"b/{rel}" if new else "/dev/null",
         )
         deps.out.info("".join(diff).rstrip("\n"))
+
+
+def _open_pr_left_as_is(run: RunState, deps: Deps) -> RunState:
+    """Learning again found nothing: the plan's open learn PR keeps what it has."""
+    assert run.issue is not None
+    body = messages.nothing_new_for_open_pr(run.key, run.run_id, run.pr_number or 0)
+    deps.github.comment_once(run.issue, body, messages.marker(run.key, run.run_id))
+    set_status(
+        deps,
+        run.issue,
+        plan_header.PENDING_REVIEW,
+        learn_pr=run.pr_number,
+        learn_branch=run.branch,
+        last_learn_at=timestamp(),
+        learn_error=None,
+    )
+    run.operation, run.status = "commented", "published"
+    run.save()
+    actions.write_outputs(
+        {
+            "branch": run.branch,
+            "operation": "commented",
+            "pr-number": run.pr_number,
+            "pr-url": run.pr_url,
+        },
+        deps.env,
+    )
+    deps.out.ok(f"nothing new to learn; learn PR #{run.pr_number} is left as it was")
+    return run

@@ -4,8 +4,9 @@ validate what it wrote (only ``docs/learned/**`` may change)."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from learn import learned_docs
 from learn.ci import actions
@@ -22,7 +23,17 @@ from learn.steps.state import RunState
 from learn.transcripts.artifacts import Limits, extract_sessions
 from learn.transcripts.files import discover
 
-__all__ = ["check_docs_dir", "run_learn", "validate_worktree"]
+__all__ = [
+    "INDEX_PATH",
+    "Learned",
+    "check_docs_dir",
+    "download",
+    "learn_into",
+    "run_learn",
+    "validate_worktree",
+]
+
+INDEX_PATH = f"{DOCS_DIR}/{learned_docs.INDEX_NAME}"
 
 
 def run_learn(target: Target, deps: Deps) -> RunState:
@@ -31,28 +42,63 @@ def run_learn(target: Target, deps: Deps) -> RunState:
     if run.status == "skipped":
         deps.out.ok("skipped: already learned")
         return run
+    if run.plans:
+        from learn.steps.consolidated import learn_plans
+
+        return learn_plans(run, deps)
     if not run.worktree.is_dir():
         raise NotReady(f"the worktree of run {run.key} is gone", fix="run checkout-branch again")
     check_docs_dir(run.worktree, Path(run.repo))
     run.learned = False
-    files = discover([Path(p) for p in run.sessions] + _download(run, deps))
+    files = [Path(p) for p in run.sessions] + download(run.artifacts, run.run_dir, deps)
+    learned = learn_into(run, deps, files, run.digest_dir, run.issue, run.title)
+    run.digest, run.engine, run.docs = learned.digest, learned.engine, learned.docs
+    run.usage = learned.usage
+    run.status = "learned" if learned.docs else "nothing_to_learn"
+    run.learned = True
+    run.save()
+    return run
+
+
+@dataclass
+class Learned:
+    """What one learn pass over some sessions left in the worktree."""
+
+    docs: list[str] = field(default_factory=list)  # changed paths under docs/learned/
+    engine: str = ""
+    digest: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)  # the engine's turns, tokens and cost
+
+
+def learn_into(
+    run: RunState,
+    deps: Deps,
+    paths: list[Path],
+    digest_dir: Path,
+    issue: int | None,
+    title: str,
+) -> Learned:
+    """Digest ``paths``, run the engine in the run's worktree, validate what it wrote."""
+    files = discover(paths)
     with deps.out.group("Digest"):
         allow = personal.allowed_domains(deps.settings.email_allow)
         options = DigestOptions(token_budget=deps.settings.token_budget, email_allow=allow)
         try:
-            result = build_digest(files, run.digest_dir, options)
+            result = build_digest(files, digest_dir, options)
         except BaseException:  # disk full, interrupted, ...: no partial digest is left behind
-            shutil.rmtree(run.digest_dir, ignore_errors=True)
+            shutil.rmtree(digest_dir, ignore_errors=True)
             raise
         deps.out.info(result.summary())
-        if masked := outbound.clean_digest(run.digest_dir):  # the scanner's second pass
+        if masked := outbound.clean_digest(digest_dir):  # the scanner's second pass
             deps.out.info(f"secret scanner: masked {masked} more finding(s) in the digest")
         if result.stats.skipped:
             deps.out.warn(
                 f"skipped {result.stats.skipped} unreadable line(s): "
                 + "; ".join(result.stats.skipped_examples)
             )
-    run.digest = {"tokens": result.tokens, "events": result.events, "chunks": len(result.chunks)}
+    learned = Learned(
+        digest={"tokens": result.tokens, "events": result.events, "chunks": len(result.chunks)}
+    )
     if result.stats.lines and not result.stats.kept and result.stats.skipped == result.stats.lines:
         raise TranscriptError(
             f"no line of {', '.join(f.path.name for f in files)} is a JSON transcript entry "
@@ -60,50 +106,44 @@ def run_learn(target: Target, deps: Deps) -> RunState:
             fix="pass a Claude Code session .jsonl file",
         )
     if result.prompts == 0:
-        run.status, run.docs, run.learned = "nothing_to_learn", [], True
-        run.save()
         deps.out.ok("nothing to learn: the session has no user prompt (empty or summary-only)")
-        return run
+        return learned
     engine, why = select(deps.settings, deps.out, deps.env)
     deps.out.info(f"engine: {why}")
     job = EngineJob(
-        digest_dir=run.digest_dir,
+        digest_dir=digest_dir,
         worktree=run.worktree,
         run_dir=run.run_dir,
         sessions=result.sessions,
-        issue=run.issue,
-        title=run.title,
+        issue=issue,
+        title=title,
         today=now().date().isoformat(),
     )
     with deps.out.group(f"Learn ({engine.name})"):
         outcome = engine.run(job)
         deps.out.info(outcome.summary)
-    run.engine = engine.name
+    learned.engine = engine.name
     used = outcome.usage or EngineUsage()
-    run.usage = asdict(used)
+    learned.usage = asdict(used)
     actions.write_outputs({"engine": engine.name, **used.outputs()}, deps.env)
-    changed = validate_worktree(run, deps.git, deps.settings.email_allow, deps.out)
-    _warn_about_existing_docs(run, changed, deps)
-    run.docs = changed
-    run.status = "learned" if changed else "nothing_to_learn"
-    run.learned = True
-    run.save()
+    learned.docs = validate_worktree(run, deps.git, deps.settings.email_allow, deps.out)
+    _warn_about_existing_docs(run, learned.docs, deps)
     deps.out.ok(
-        f"{len(changed)} file(s) under {DOCS_DIR}/ changed: " + ", ".join(changed)
-        if changed
+        f"{len(learned.docs)} file(s) under {DOCS_DIR}/ changed: " + ", ".join(learned.docs)
+        if learned.docs
         else "nothing new to learn from this session"
     )
-    return run
+    return learned
 
 
-def _download(run: RunState, deps: Deps) -> list[Path]:
+def download(artifacts: list[dict[str, Any]], run_dir: Path, deps: Deps) -> list[Path]:
     """Fetch and safely extract the plan's artifacts (again only if not already there)."""
     paths: list[Path] = []
-    for item in run.artifacts:
-        folder = run.run_dir / "sessions" / item["name"]
+    for item in artifacts:
+        folder = run_dir / "sessions" / item["name"]
         done = folder / ".complete"
         if not done.exists():
-            archive = run.run_dir / "artifacts" / f"{item['name']}.zip"
+            archive = run_dir / "artifacts" / f"{item['name']}.zip"
             info = ArtifactInfo(int(item["id"]), item["name"], False, int(item.get("size") or 0))
             cap = deps.settings.artifact_cap_mb * 1024 * 1024
             try:
@@ -140,17 +180,22 @@ def check_docs_dir(worktree: Path, repo: Path) -> None:
 def validate_worktree(
     run: RunState, git: GitLike, email_allow: str = "", out: Output | None = None
 ) -> list[str]:
-    """Check what this run wrote and regenerate the index; return the paths to commit.
+    """Check what this run wrote; return the paths to commit.
 
     Anything changed outside docs/learned/ fails the run. The docs this run wrote are cleaned
     and must be valid (a finding left after redaction fails with its file and line); a file
     that was already on the trunk is left alone. Hidden and temporary files are never committed.
+    A learn branch never changes ``docs/learned/index.md`` (that is how two learn PRs never
+    conflict): an engine's edit of it is undone; ``refresh`` rebuilds it on the trunk.
     """
     check_docs_dir(run.worktree, Path(run.repo))
     changed = git.changed_paths(run.worktree)
     outside = [p for p in changed if not p.startswith(DOCS_DIR + "/")]
     if outside:
         raise PathViolation(outside)
+    if INDEX_PATH in changed:
+        _undo_index(run.worktree, git)
+        changed.remove(INDEX_PATH)
     ours = _committable(changed, out)
     if not ours:
         return []
@@ -170,9 +215,8 @@ def validate_worktree(
             f"invalid learned doc(s) written by this run: {problems[0]}{more}",
             fix="nothing was committed",
         )
-    learned_docs.regenerate_index(docs_root)
-    outbound.check_docs(docs_root, [*rels, learned_docs.INDEX_NAME], allow)
-    return _committable(git.changed_paths(run.worktree), None)
+    outbound.check_docs(docs_root, rels, allow)
+    return _committable([p for p in git.changed_paths(run.worktree) if p != INDEX_PATH], None)
 
 
 def _committable(changed: list[str], out: Output | None) -> list[str]:
@@ -190,3 +234,12 @@ def _warn_about_existing_docs(run: RunState, changed: list[str], deps: Deps) -> 
         if f"{DOCS_DIR}/{rel.as_posix()}" not in changed:
             real = Path(run.repo) / DOCS_DIR / rel
             deps.out.warn(f"{real} (already on {run.trunk}): {problem} — left as it is")
+
+
+def _undo_index(worktree: Path, git: GitLike) -> None:
+    committed = git.show(worktree, f"HEAD:{INDEX_PATH}")
+    path = worktree / INDEX_PATH
+    if committed is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(committed.encode("utf-8"))

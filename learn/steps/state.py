@@ -41,12 +41,17 @@ class RunState:
     pushed: bool = False
     pr_number: int | None = None
     pr_url: str = ""
+    reused_pr: bool = False  # the branch of the plan's open learn PR, updated in place
+    lease: str = ""  # the branch's commit on origin, replaced by a force-push (bot-only branches)
     error: str = ""
     digest: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)  # the engine's turns, tokens and cost
     learned: bool = False  # run-learn completed (publish refuses to run before)
     created_branch: bool = False  # this run created its branch (a failed local run removes it)
     dry_run: bool = False  # a dry run: everything it made is removed at its end
+
+    # consolidated runs (several plans, one PR): one entry per plan, see learn.steps.consolidated
+    plans: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def run_dir(self) -> Path:
@@ -95,6 +100,11 @@ def local_key(sessions: list[Path], run_id: str | None) -> str:
     for path in sorted(str(p.resolve()) for p in sessions):
         digest.update(path.encode() + b"\0")
     return f"local-{digest.hexdigest()[:10]}"
+
+
+def plans_key(spec: str) -> str:
+    """``plans-<id>``: a stable key for a consolidated run over the plans ``spec`` selects."""
+    return f"plans-{hashlib.sha256(spec.encode()).hexdigest()[:10]}"
 
 
 def load(repo: Path, key: str) -> RunState:

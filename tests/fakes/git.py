@@ -26,6 +26,8 @@ class FakeGit:
     committed: dict[Path, set[str]] = field(default_factory=dict)
     checked_out: dict[Path, str] = field(default_factory=dict)
     pushed: list[str] = field(default_factory=list)
+    remote_branches: dict[str, str] = field(default_factory=dict)  # what fetch_branch finds
+    touched_by_people: set[str] = field(default_factory=set)  # commits not only the bot's
 
     def _record(self, name: str, *args: object) -> None:
         self.calls.append((name, args))
@@ -87,3 +89,32 @@ class FakeGit:
     ) -> None:
         self._record("push", remote, branch)
         self.pushed.append(branch)
+
+    def fetch_branch(
+        self, remote: str, branch: str, env: Mapping[str, str] | None = None
+    ) -> str | None:
+        self._record("fetch_branch", remote, branch)
+        return self.remote_branches.get(branch)
+
+    def only_authored_by(self, base: str, ref: str, email: str) -> bool:
+        self._record("only_authored_by", base, ref, email)
+        return ref not in self.touched_by_people
+
+    def force_push(
+        self,
+        worktree: Path,
+        remote: str,
+        branch: str,
+        lease: str,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._record("force_push", remote, branch, lease)
+        self.pushed.append(branch)
+
+    def discard_changes(self, worktree: Path) -> None:
+        self._record("discard_changes", worktree)
+        done = self.committed.get(worktree, set())
+        for path in sorted(worktree.rglob("*"), reverse=True):
+            rel = path.relative_to(worktree).as_posix()
+            if path.is_file() and rel not in done:
+                path.unlink()

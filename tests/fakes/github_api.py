@@ -53,6 +53,7 @@ needs no extra "complete" request)::
     GET|PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}
     GET|POST  /repos/{o}/{r}/pulls           (head=owner:branch, base=, state=, direction=)
     GET|PATCH /repos/{o}/{r}/pulls/{n}       (title, body, state, base)
+    PUT  /repos/{o}/{r}/pulls/{n}/merge      (merge_method merge|squash, sha, commit_title)
     GET  /repos/{o}/{r}/actions/workflows               (total_count, workflows)
     GET  /repos/{o}/{r}/actions/workflows/{id or file}
     POST /repos/{o}/{r}/actions/workflows/{id or file}/dispatches   {ref, inputs} -> 204
@@ -83,6 +84,12 @@ the filter (returns every PR); creating a PR whose head+base already has an open
 ``A pull request already exists for owner:branch.``; an expired artifact's zip is 410; the
 blob link is single-use and short-lived; ``GET /user`` with an Actions/App token
 (``add_token(..., integration=True)``) is 403 ``Resource not accessible by integration``.
+
+**Git**: ``add_repo(..., git_dir=<bare repository>)`` backs the repository with real git: PR
+heads and bases show their real commits, and ``PUT .../pulls/{n}/merge`` merges server-side
+with git as GitHub's merge button does (a merge commit, or a squash; no custom merge driver): 405
+``Pull Request is not mergeable`` on a conflict or ``Pull Request is still a draft``, 409 when
+``sha`` is not the head any more. Without ``git_dir`` a merge only flips the PR's state.
 
 **Faults**: :meth:`FakeGitHub.fail` (status / body / headers / delay / dropped connection, and
 ``after=True`` = apply the write, then fail: "the write happened but the response was lost").
@@ -245,6 +252,7 @@ class FakePull(_IssueLike):
     base: str = "main"
     draft: bool = False
     merged: bool = False
+    merge_commit_sha: str | None = None
 
     @property
     def head_label(self) -> str:
@@ -420,6 +428,7 @@ class FakeRepo:
     html_url: str = ""
     id: int = 0
     branches: set[str] | None = None  # None: any head/base branch is accepted for new PRs
+    git_dir: Path | None = None  # a bare repository backing the branches (merges use it)
     issues: dict[int, FakeIssue] = field(default_factory=dict)
     pulls: dict[int, FakePull] = field(default_factory=dict)
     runs: dict[int, FakeRun] = field(default_factory=dict)
@@ -893,6 +902,7 @@ class FakeGitHub:
         private: bool = False,
         html_url: str | None = None,
         branches: Iterable[str] | None = None,
+        git_dir: Path | None = None,
     ) -> FakeRepo:
         if full_name.count("/") != 1:
             raise ValueError(f"not owner/name: {full_name!r}")
@@ -904,6 +914,7 @@ class FakeGitHub:
                 html_url=html_url or f"{self.server_url}/{full_name}",
                 id=self._next_id("repo"),
                 branches=set(branches) if branches is not None else None,
+                git_dir=git_dir,
                 _fake=self,
             )
             self.repos[full_name.lower()] = repo
@@ -1328,10 +1339,11 @@ class _Render:
                 id=_num_id("fork", owner, r.name),
             )
             repo = dict(self.repo(fork), fork=True)
+        real = _git_rev(r, ref) if owner.lower() == r.owner.lower() else None
         return {
             "label": f"{owner}:{ref}",
             "ref": ref,
-            "sha": _sha(owner, r.name, ref),
+            "sha": real or _sha(owner, r.name, ref),
             "user": self.user(owner),
             "repo": repo,
         }
@@ -1367,8 +1379,8 @@ class _Render:
             "created_at": _iso(p.created_at),
             "updated_at": _iso(p.updated_at or p.created_at),
             "closed_at": _iso(p.closed_at) if p.closed_at else None,
-            "merged_at": None,
-            "merge_commit_sha": None,
+            "merged_at": _iso(p.closed_at) if p.merged and p.closed_at else None,
+            "merge_commit_sha": p.merge_commit_sha,
             "draft": p.draft,
             "head": self._part(r, p.head_owner, p.head),
             "base": self._part(r, r.owner, p.base),
@@ -1588,6 +1600,8 @@ def _r_list_issues(c: _Ctx) -> _Resp:
     items: list[FakeIssue | FakePull] = [*repo.issues.values(), *repo.pulls.values()]
     if state != "all":
         items = [i for i in items if i.state == state]
+    wanted = [x.strip() for x in c.query.get("labels", "").split(",") if x.strip()]
+    items = [i for i in items if all(w in i.labels for w in wanted)]
     items = _by_created(items, c.query.get("direction", "desc"))
     return c.paginate([c.render.issue(repo, i) for i in items])
 
@@ -1770,6 +1784,81 @@ def _r_patch_pull(c: _Ctx) -> _Resp:
         p._set_state(data["state"])
     p.updated_at = _now()
     return _Resp(200, c.render.pull(repo, p))
+
+
+_GITHUB_ENV = {
+    "GIT_AUTHOR_NAME": "GitHub",
+    "GIT_AUTHOR_EMAIL": "noreply@github.com",
+    "GIT_COMMITTER_NAME": "GitHub",
+    "GIT_COMMITTER_EMAIL": "noreply@github.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def _git(repo: FakeRepo, *args: str) -> subprocess.CompletedProcess[str]:
+    assert repo.git_dir is not None
+    return subprocess.run(
+        ["git", *args],
+        cwd=repo.git_dir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **_GITHUB_ENV},
+        check=False,
+    )
+
+
+def _git_rev(repo: FakeRepo, ref: str) -> str | None:
+    if repo.git_dir is None:
+        return None
+    done = _git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{ref}^{{commit}}")
+    return done.stdout.strip() or None
+
+
+def _not_mergeable(message: str, status: int = 405) -> _HTTPError:
+    return _HTTPError(
+        status, _error_body(status, message, f"{DOCS}/pulls/pulls#merge-a-pull-request")
+    )
+
+
+def _r_merge_pull(c: _Ctx) -> _Resp:
+    repo = c.repo()
+    p = _find_pull(repo, c.params["number"])
+    data = c.json_body() if c.body is not None else {}
+    method = data.get("merge_method", "merge")
+    if method not in ("merge", "squash"):
+        raise _validation({"resource": "PullRequest", "field": "merge_method", "code": "invalid"})
+    if p.merged or p.state != "open":
+        raise _not_mergeable("Pull Request is not mergeable")
+    if p.draft:
+        raise _not_mergeable("Pull Request is still a draft")
+    title = data.get("commit_title") or f"Merge pull request #{p.number} from {p.head_label}"
+    message = f"{title}\n\n{data.get('commit_message') or p.title}\n"
+    sha: str | None = None
+    if repo.git_dir is not None:
+        head, base = _git_rev(repo, p.head), _git_rev(repo, p.base)
+        if head is None or base is None:
+            raise _not_mergeable("Pull Request is not mergeable")
+        if data.get("sha") and data["sha"] != head:
+            raise _not_mergeable("Head branch was modified. Review and try the merge again.", 409)
+        tree = _git(repo, "merge-tree", "--write-tree", "--no-messages", base, head)
+        if tree.returncode != 0:
+            raise _not_mergeable("Pull Request is not mergeable")
+        parents = ["-p", base] + (["-p", head] if method == "merge" else [])
+        made = _git(repo, "commit-tree", tree.stdout.split()[0], *parents, "-m", message)
+        sha = made.stdout.strip()
+        moved = _git(repo, "update-ref", f"refs/heads/{p.base}", sha, base)
+        if made.returncode != 0 or moved.returncode != 0:
+            raise _not_mergeable("Base branch was modified. Review and try the merge again.", 409)
+    p.merged, p.merge_commit_sha = True, sha or _sha("merge", p.number)
+    p._set_state("closed")
+    p.updated_at = _now()
+    body = {
+        "sha": p.merge_commit_sha,
+        "merged": True,
+        "message": "Pull Request successfully merged",
+    }
+    return _Resp(200, body)
 
 
 def _find_run(repo: FakeRepo, run_id: str) -> FakeRun:
@@ -2018,6 +2107,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[[_Ctx], _Resp]]] = [
         ("POST", rf"{_REPO}/pulls", _r_create_pull),
         ("GET", rf"{_REPO}/pulls/(?P<number>\d+)", _r_get_pull),
         ("PATCH", rf"{_REPO}/pulls/(?P<number>\d+)", _r_patch_pull),
+        ("PUT", rf"{_REPO}/pulls/(?P<number>\d+)/merge", _r_merge_pull),
         ("GET", rf"{_REPO}/actions/workflows", _r_list_workflows),
         ("GET", rf"{_REPO}/actions/workflows/(?P<wf>[^/]+)", _r_get_workflow),
         ("GET", rf"{_REPO}/actions/workflows/(?P<wf>[^/]+)/runs", _r_workflow_runs),

@@ -78,3 +78,19 @@ class FakeGitHubGateway:
             100 + len(self.prs), f"https://github.test/pull/{100 + len(self.prs)}"
         )
         return self.prs[branch], "created"
+
+    def pull(self, number: int) -> PullRequest | None:
+        self._record("pull", number)
+        return next((p for p in self.prs.values() if p.number == number), None)
+
+    def update_pr(self, pr: PullRequest, title: str, body: str) -> PullRequest:
+        self._record("update_pr", pr.number, title)
+        return pr
+
+    def open_learn_prs(self, base: str) -> list[PullRequest]:
+        self._record("open_learn_prs", base)
+        return [p for p in self.prs.values() if p.state == "open"]
+
+    def plan_issues(self, label: str, limit: int, accept: Callable[[Issue], bool]) -> list[Issue]:
+        self._record("plan_issues", label, limit)
+        return [i for i in self.issues.values() if accept(i)][:limit]
