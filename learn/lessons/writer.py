@@ -130,7 +130,7 @@ def render(c: Candidate) -> Lesson:
             warning += f"; fixed by {change}"
         if c.said:
             warning += f"; then told: “{cut(c.said, 150)}”"
-        elif c.note and not c.fix:
+        elif c.note and not c.fix and not change:
             warning += f" — {cut(c.note, 150)}"
         return Lesson(topic, key_of(action + c.error), tripwire=Tripwire(action, warning))
     if c.kind == "error_fixed":
