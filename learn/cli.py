@@ -18,6 +18,8 @@ from invoke.program import Program
 from learn import __version__
 from learn.collection import ns
 
+__all__ = ["CORE", "DESCRIPTION", "LearnProgram", "main", "program"]
+
 DESCRIPTION = """\
 learn-async turns Claude Code session transcripts into short, reviewed docs under
 docs/learned/ of a repository, asynchronously: from a transcript on your machine, or from a

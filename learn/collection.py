@@ -37,6 +37,29 @@ from learn.steps.cleanup import clean as clean_repo
 from learn.steps.lock import repo_lock
 from learn.transcripts.files import discover, newest_local_session
 
+__all__ = [
+    "ENGINE",
+    "HELP",
+    "INIT_HELP",
+    "LATEST",
+    "SHORT",
+    "TARGET",
+    "LearnTask",
+    "checkout_branch",
+    "clean",
+    "digest",
+    "dispatch",
+    "find_plan",
+    "init",
+    "learn",
+    "learn_task",
+    "mark_failed",
+    "ns",
+    "publish",
+    "refresh",
+    "run_learn",
+]
+
 # Options of the tasks that are not settings; the settings' help comes from learn.settings.
 HELP = {
     "issue": "the plan issue to learn from (GitHub); several (repeated, or '12 15 18') "
@@ -75,6 +98,15 @@ SHORT = {"issue": "i", "session": "s", "repo": "r", "force": "f", "engine": "e",
 
 class LearnTask(Task):
     """A task whose short flags come from :data:`SHORT` (never guessed from the name)."""
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Any]:
+        """invoke pops each help text as it builds the arguments; keep them for the next call
+        (the parser, ``--help`` and the tests each ask)."""
+        kept = dict(self.help)
+        try:
+            return list(super().get_arguments(ignore_unknown_help))
+        finally:
+            self.help = kept
 
     def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
         opts: dict[str, Any] = super().arg_opts(name, default, taken_names)

@@ -15,6 +15,8 @@ from rich.console import Console
 
 from learn.privacy.outbound import clean
 
+__all__ = ["Output", "in_actions"]
+
 
 def in_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS", "").lower() == "true"

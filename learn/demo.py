@@ -17,6 +17,8 @@ from pathlib import Path
 
 from learn.gateways.git import Git
 
+__all__ = ["ROOT", "main", "make_sample_repo"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -31,6 +31,23 @@ from learn.privacy.redact import HEAD_MARGIN
 from learn.transcripts.files import SessionFile
 from learn.transcripts.reader import Block, Message, ReadStats, read_sessions
 
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "DEFAULT_TOKEN_BUDGET",
+    "DigestOptions",
+    "DigestResult",
+    "Event",
+    "build_digest",
+    "check_out_folder",
+    "clean_text",
+    "edit_change",
+    "load_events",
+    "render_event",
+    "result_excerpt",
+    "scrub_short",
+    "shorten",
+]
+
 DEFAULT_TOKEN_BUDGET = 20_000
 _WRITE_BUFFER = 1 << 20  # events.jsonl is written in few large writes
 _FILE_READERS = frozenset({"Read", "NotebookRead"})

@@ -7,6 +7,22 @@ turn it into an exit code (``exit_code``) instead of a traceback.
 
 from __future__ import annotations
 
+__all__ = [
+    "Busy",
+    "DocError",
+    "EngineError",
+    "GitError",
+    "GitHubError",
+    "Interrupted",
+    "LearnError",
+    "NotReady",
+    "PathViolation",
+    "SystemProblem",
+    "TranscriptError",
+    "UsageError",
+    "from_os_error",
+]
+
 
 class LearnError(Exception):
     """An expected failure: exit 1 with a one-line reason."""

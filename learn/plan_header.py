@@ -34,6 +34,28 @@ import yaml
 
 from learn.errors import LearnError, UsageError
 
+__all__ = [
+    "ALREADY_LEARNED",
+    "COMPLETED_NO_CHANGES",
+    "FAILED",
+    "HEADER_KEY",
+    "NOT_STARTED",
+    "PENDING",
+    "PENDING_REVIEW",
+    "ArtifactRef",
+    "HeaderBlock",
+    "PlanHeader",
+    "find_header",
+    "is_already_learned",
+    "is_learnable",
+    "parse_issue_number",
+    "read_header",
+    "render_entry",
+    "require_header",
+    "session_sources",
+    "update_header",
+]
+
 HEADER_KEY = "plan-header"
 
 # -- status lifecycle -------------------------------------------------------------------------

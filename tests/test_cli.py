@@ -80,3 +80,11 @@ def test_caps_reach_the_cli(tmp_path: Path) -> None:
     capped = command(job, load(tmp_path, {"max_turns": 12, "max_cost_usd": 0.5}, env={}))
     assert capped[capped.index("--max-turns") + 1] == "12"
     assert capped[capped.index("--max-budget-usd") + 1] == "0.5"
+
+
+def test_help_texts_survive_being_asked_twice() -> None:
+    """invoke consumes a task's help dict when it builds the arguments; asking again (the
+    parser, then --help) must still find every text."""
+    first = {a.name: a.help for a in ns["learn"].get_arguments()}
+    again = {a.name: a.help for a in ns["learn"].get_arguments()}
+    assert again == first and all(first.values())

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from learn.privacy.outbound import clean
 
+__all__ = ["run_url", "write_outputs", "write_summary"]
+
 
 def write_outputs(values: Mapping[str, object], env: Mapping[str, str] | None = None) -> None:
     """Append ``values`` to ``$GITHUB_OUTPUT`` (heredoc form, safe for any text)."""

@@ -17,6 +17,8 @@ from learn.console import Output
 from learn.errors import GitHubError
 from learn.gateways.github import GitHub, WorkflowRun
 
+__all__ = ["WORKFLOW_FILE", "Request", "dispatch"]
+
 WORKFLOW_FILE = "learn-async.yml"
 
 

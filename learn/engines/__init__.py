@@ -11,6 +11,8 @@ from typing import Protocol
 from learn.console import Output
 from learn.settings import Settings
 
+__all__ = ["DOCS_DIR", "Engine", "EngineJob", "EngineResult", "EngineUsage", "select"]
+
 DOCS_DIR = "docs/learned"
 
 

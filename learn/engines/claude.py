@@ -29,6 +29,21 @@ from learn.lessons.pack import evidence_pack
 from learn.privacy.outbound import clean
 from learn.settings import Settings
 
+__all__ = [
+    "ALLOWED",
+    "CAP_STOPS",
+    "FIRST_REQUEST_TOKENS",
+    "INPUT_TOKENS",
+    "MAX_LISTED_CHUNKS",
+    "TOOLS",
+    "ClaudeEngine",
+    "build_prompt",
+    "chunk_listing",
+    "command",
+    "load_prompt",
+    "prompt_path",
+]
+
 TOOLS = "Read,Write,Edit,Glob,Grep"
 ALLOWED = f"Read,Glob,Grep,Write({DOCS_DIR}/**),Edit({DOCS_DIR}/**)"
 

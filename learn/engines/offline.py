@@ -14,6 +14,8 @@ from learn.engines import EngineJob, EngineResult
 from learn.lessons import writer
 from learn.lessons.candidates import extract
 
+__all__ = ["OfflineEngine"]
+
 
 class OfflineEngine:
     name = "offline"

@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+__all__ = ["Denial", "StreamState"]
+
 
 @dataclass(slots=True)
 class Denial:

@@ -21,6 +21,8 @@ import sh
 
 from learn.errors import GitError, UsageError
 
+__all__ = ["Git", "GitLike", "Identity", "token_env"]
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:

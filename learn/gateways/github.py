@@ -43,6 +43,21 @@ from github.PaginatedList import PaginatedList
 from learn.errors import GitHubError, UsageError
 from learn.settings import Settings
 
+__all__ = [
+    "ACTIONS_PR_FORBIDDEN",
+    "LEARN_BRANCH_PREFIX",
+    "ArtifactInfo",
+    "GitHub",
+    "GitHubLike",
+    "GitHubSettings",
+    "Issue",
+    "PullRequest",
+    "RetryPolicy",
+    "T",
+    "WorkflowRun",
+    "repo_from_remote",
+]
+
 T = TypeVar("T")
 # PyGithub logs each retry to stderr (its own handler, level INFO); our messages say what GitHub
 # answered, once.

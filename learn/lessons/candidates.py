@@ -28,6 +28,8 @@ from pathlib import PurePosixPath
 from learn.digest import Event
 from learn.lessons import signals as sg
 
+__all__ = ["KINDS", "MAX_OPEN_EVENTS", "PROMPT_CHARS", "Candidate", "extract"]
+
 KINDS = ("error_fixed", "user_correction", "verification")
 PROMPT_CHARS = 6_000  # a prompt is read this far (pasted logs can be long)
 MAX_OPEN_EVENTS = 80  # a failure not resolved within this many events is left unresolved

@@ -11,6 +11,8 @@ from learn.lessons.candidates import Candidate
 from learn.lessons.topics import topic_of
 from learn.lessons.writer import code, cut
 
+__all__ = ["MIN_CONFIDENCE", "PACK_CHARS", "evidence_pack"]
+
 PACK_CHARS = 12_000  # about 3,000 tokens
 MIN_CONFIDENCE = 0.3
 

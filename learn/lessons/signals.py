@@ -6,6 +6,44 @@ from __future__ import annotations
 import re
 import shlex
 
+__all__ = [
+    "ACK",
+    "AGENT_TOOLS",
+    "ANSI",
+    "ANSI_RESIDUE",
+    "BLOCKER",
+    "COMMIT_HOOKS",
+    "CONTROL",
+    "CORRECTION_CUES",
+    "ECHOING",
+    "EDIT_TOOLS",
+    "ERROR_LINE",
+    "HARNESS",
+    "MESSAGE_TOOLS",
+    "PLAN_TOOLS",
+    "QUESTION_ONLY",
+    "RECURRING_MIN",
+    "RECURRING_ONLY",
+    "REJECTION",
+    "SHELL_ERROR",
+    "SHELL_TOOLS",
+    "STRONG_CUES",
+    "SUCCESS_LINE",
+    "TEST_RUNNER",
+    "USER_SAID",
+    "VERIFY",
+    "best_error",
+    "clean_command",
+    "error_lines",
+    "harness_kind",
+    "is_check",
+    "plain",
+    "program",
+    "reads_content",
+    "segments",
+    "telling_score",
+]
+
 SHELL_TOOLS = frozenset({"Bash", "PowerShell", "BashOutput"})
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
 PLAN_TOOLS = frozenset({"ExitPlanMode", "exit_plan_mode"})

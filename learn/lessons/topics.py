@@ -11,6 +11,8 @@ from pathlib import PurePosixPath
 from learn.lessons import signals as sg
 from learn.lessons.candidates import Candidate
 
+__all__ = ["Topic", "topic_of"]
+
 
 @dataclass(frozen=True, slots=True)
 class Topic:

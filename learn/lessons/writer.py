@@ -23,6 +23,25 @@ from learn.lessons import signals as sg
 from learn.lessons.candidates import Candidate
 from learn.lessons.topics import Topic, topic_of
 
+__all__ = [
+    "BUDGET_CHARS",
+    "DOC_OVERHEAD",
+    "MAX_CHECKS",
+    "MAX_ENTRIES",
+    "MAX_TRIPWIRES",
+    "MIN_CONFIDENCE",
+    "Lesson",
+    "Plan",
+    "T",
+    "code",
+    "cut",
+    "key_of",
+    "merge",
+    "plan",
+    "render",
+    "write",
+]
+
 T = TypeVar("T")
 MIN_CONFIDENCE = 0.45
 BUDGET_CHARS = 3_700  # lesson text per run (entries and tripwires), about 750 tokens

@@ -18,6 +18,8 @@ import orjson
 
 from learn.errors import UsageError
 
+__all__ = ["STATE_DIR", "RunState", "latest_key", "load", "local_key", "plans_key", "run_dir"]
+
 STATE_DIR = ".learn"
 
 

@@ -13,6 +13,8 @@ from pathlib import Path, PurePosixPath
 
 from learn.errors import TranscriptError
 
+__all__ = ["KEPT_SUFFIXES", "MAX_ENTRY_BYTES", "MAX_TOTAL_BYTES", "Limits", "extract_sessions"]
+
 MAX_ENTRY_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
 KEPT_SUFFIXES = (".jsonl", ".meta.json")

@@ -16,6 +16,8 @@ import orjson
 
 from learn.errors import TranscriptError, UsageError
 
+__all__ = ["SessionFile", "discover", "encode_project_dir", "newest_local_session"]
+
 
 @dataclass(frozen=True, slots=True)
 class SessionFile:

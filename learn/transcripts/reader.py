@@ -28,6 +28,17 @@ from typing import Any, BinaryIO
 import msgspec
 import orjson
 
+__all__ = [
+    "KEPT_SYSTEM_SUBTYPES",
+    "LINE_DECODER",
+    "NOISE_TYPES",
+    "Block",
+    "Message",
+    "ReadStats",
+    "read_file",
+    "read_sessions",
+]
+
 # Entry types that carry nothing a reader of the session needs (docs/transcript-format.md).
 NOISE_TYPES = frozenset(
     {
