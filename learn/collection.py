@@ -134,16 +134,23 @@ def _session_paths(repo: Path, given: Iterable[str]) -> tuple[Path, ...]:
 
 
 @contextmanager
+def _as_learn_errors() -> Iterator[None]:
+    """An OS error (a full disk, …) and Ctrl-C become ``LearnError``s with messages for people."""
+    try:
+        yield
+    except OSError as exc:
+        raise from_os_error(exc) from None
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted", fix="what the run made was cleaned up") from None
+
+
+@contextmanager
 def _errors(out: Output) -> Iterator[None]:
     """Expected failures become a one-line message and their exit code, never a traceback:
     ``LearnError`` (its code), an OS error such as a full disk (1), Ctrl-C (130)."""
     try:
-        try:
+        with _as_learn_errors():
             yield
-        except OSError as exc:
-            raise from_os_error(exc) from None
-        except KeyboardInterrupt:
-            raise Interrupted("interrupted", fix="what the run made was cleaned up") from None
     except LearnError as exc:
         out.error(str(exc), title=exc.title)
         raise Exit(code=exc.exit_code) from None
@@ -190,14 +197,8 @@ def _step(
         deps = steps.Deps(resolved, out, git, steps.github_factory(git, resolved))
         with repo_lock(git.common_dir(), resolved.lock_wait):
             try:
-                try:
+                with _as_learn_errors():  # so the plan records the same message people see
                     fn(target, deps, **kwargs)
-                except OSError as exc:
-                    raise from_os_error(exc) from None
-                except KeyboardInterrupt:
-                    raise Interrupted(
-                        "interrupted", fix="what the run made was cleaned up"
-                    ) from None
             except BaseException as exc:  # expected or not, the plan gets a terminal status
                 previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # cleanup is not cut short
                 try:

@@ -29,7 +29,15 @@ from learn.gateways.git import Identity, token_env
 from learn.gateways.github import Issue
 from learn.steps import messages
 from learn.steps.checkout import _locate_sessions, _open_learn_pr, _start
-from learn.steps.context import Deps, Selection, Target, set_failed, set_status, timestamp
+from learn.steps.context import (
+    Deps,
+    Selection,
+    Target,
+    set_failed,
+    set_in_review,
+    set_status,
+    timestamp,
+)
 from learn.steps.run_learn import download, learn_into
 from learn.steps.state import RunState
 
@@ -231,15 +239,7 @@ def _record(run: RunState, deps: Deps) -> None:
             continue
         number = entry["number"]
         if entry["status"] == LEARNED:
-            set_status(
-                deps,
-                number,
-                plan_header.PENDING_REVIEW,
-                learn_pr=run.pr_number,
-                learn_branch=run.branch,
-                last_learn_at=timestamp(),
-                learn_error=None,
-            )
+            set_in_review(deps, number, run.pr_number, run.branch)
         elif entry["status"] == NOTHING:
             key = str(number)
             body = messages.nothing_to_learn_comment(key, run.run_id, actions.run_url(deps.env))

@@ -20,7 +20,16 @@ from learn.privacy.outbound import clean
 from learn.settings import Settings
 from learn.steps import state
 
-__all__ = ["Deps", "Selection", "Target", "github_factory", "now", "set_failed", "set_status"]
+__all__ = [
+    "Deps",
+    "Selection",
+    "Target",
+    "github_factory",
+    "now",
+    "set_failed",
+    "set_in_review",
+    "set_status",
+]
 
 
 @dataclass
@@ -112,6 +121,19 @@ def set_status(deps: Deps, issue: int | None, status: str, **fields: object) -> 
         return
     updates: dict[str, object | None] = {"learn_status": status, **fields}
     deps.github.update_issue_body(issue, lambda body: plan_header.update_header(body, updates))
+
+
+def set_in_review(deps: Deps, issue: int | None, pr: int | None, branch: str) -> None:
+    """The plan's docs wait in learn PR ``pr`` (on ``branch``)."""
+    set_status(
+        deps,
+        issue,
+        plan_header.PENDING_REVIEW,
+        learn_pr=pr,
+        learn_branch=branch,
+        last_learn_at=timestamp(),
+        learn_error=None,
+    )
 
 
 def set_failed(deps: Deps, issue: int | None, reason: str) -> None:

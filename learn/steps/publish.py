@@ -12,7 +12,7 @@ from learn.errors import NotReady
 from learn.gateways.git import Identity, token_env
 from learn.gateways.github import PullRequest
 from learn.steps import cleanup, messages, state
-from learn.steps.context import Deps, Target, set_status, timestamp
+from learn.steps.context import Deps, Target, set_in_review, set_status, timestamp
 from learn.steps.run_learn import validate_worktree
 from learn.steps.state import RunState
 
@@ -106,15 +106,7 @@ def _open_pr(run: RunState, deps: Deps) -> None:
         pr, operation = deps.github.open_draft_pr(run.branch, run.trunk, title, body)
     run.pr_number, run.pr_url, run.operation = pr.number, pr.url, operation
     run.save()
-    set_status(
-        deps,
-        run.issue,
-        plan_header.PENDING_REVIEW,
-        learn_pr=pr.number,
-        learn_branch=run.branch,
-        last_learn_at=timestamp(),
-        learn_error=None,
-    )
+    set_in_review(deps, run.issue, pr.number, run.branch)
     deps.out.ok(f"{operation} draft pull request #{pr.number}: {pr.url}")
     actions.write_outputs(
         {"branch": run.branch, "operation": operation, "pr-number": pr.number, "pr-url": pr.url},
@@ -186,15 +178,7 @@ def _open_pr_left_as_is(run: RunState, deps: Deps) -> RunState:
     assert run.issue is not None
     body = messages.nothing_new_for_open_pr(run.key, run.run_id, run.pr_number or 0)
     deps.github.comment_once(run.issue, body, messages.marker(run.key, run.run_id))
-    set_status(
-        deps,
-        run.issue,
-        plan_header.PENDING_REVIEW,
-        learn_pr=run.pr_number,
-        learn_branch=run.branch,
-        last_learn_at=timestamp(),
-        learn_error=None,
-    )
+    set_in_review(deps, run.issue, run.pr_number, run.branch)
     run.operation, run.status = "commented", "published"
     run.save()
     actions.write_outputs(
