@@ -22,7 +22,7 @@ import orjson
 
 from bench.common import CACHE
 from tests.fakes.github_api import FakeGitHub
-from tests.support.github_world import RUN_ID, SESSION_ID, TOKEN, World, artifact_zip, plan_body
+from tests.support.github_world import TOKEN, World, add_plan
 from tests.support.processes import make_invoke
 from tests.support.repos import make_repo
 
@@ -32,10 +32,8 @@ def one_path(example: str, cache: Path) -> dict[str, Any]:
         tmp = Path(tmp_name)
         repo = make_repo(tmp)
         with FakeGitHub(tokens={TOKEN}) as gh:
-            fake_repo = gh.add_repo("acme/widgets", default_branch="trunk")
-            issue = fake_repo.add_issue(title="Plan: add slugify", body=plan_body())
-            fake_repo.add_run(RUN_ID).add_artifact(f"session-{SESSION_ID}", artifact_zip(example))
-            world = World(gh, fake_repo, repo, issue.number, make_invoke(tmp, timeout=300))
+            fake_repo, number = add_plan(gh, example=example)
+            world = World(gh, fake_repo, repo, number, make_invoke(tmp, timeout=300))
             t0 = time.perf_counter()
             done = world.learn()
             wall = time.perf_counter() - t0

@@ -17,6 +17,7 @@ from tests.support.github_world import (
     TOKEN,
     WORKFLOW_RUN,
     World,
+    add_plan,
     artifact_zip,
     plan_body,
 )
@@ -27,10 +28,8 @@ from tests.support.repos import EXAMPLES, Repo, git
 @pytest.fixture
 def world(repo: Repo, invoke: Callable[..., Done]) -> Iterator[World]:
     with FakeGitHub(tokens={TOKEN}) as gh:
-        fake_repo = gh.add_repo("acme/widgets", default_branch="trunk")
-        issue = fake_repo.add_issue(title="Plan: add slugify", body=plan_body())
-        fake_repo.add_run(RUN_ID).add_artifact(f"session-{SESSION_ID}", artifact_zip())
-        yield World(gh, fake_repo, repo, issue.number, invoke)
+        fake_repo, number = add_plan(gh)
+        yield World(gh, fake_repo, repo, number, invoke)
 
 
 def branch_name(world: World) -> str:
@@ -257,10 +256,8 @@ def test_a_fault_on_each_call_never_duplicates_or_sticks(
     the effect, and for writes also after it) and check: one PR, no duplicate comment, and a
     terminal status — never `pending`."""
     with FakeGitHub(tokens={TOKEN}) as gh:
-        fake_repo = gh.add_repo("acme/widgets", default_branch="trunk")
-        issue = fake_repo.add_issue(title="Plan", body=plan_body())
-        fake_repo.add_run(RUN_ID).add_artifact(f"session-{SESSION_ID}", artifact_zip())
-        clean = World(gh, fake_repo, repo, issue.number, invoke)
+        fake_repo, number = add_plan(gh, title="Plan")
+        clean = World(gh, fake_repo, repo, number, invoke)
         assert clean.learn().code == 0
         calls = clean.api_requests()
     outcomes = []
@@ -274,12 +271,10 @@ def test_a_fault_on_each_call_never_duplicates_or_sticks(
                 if b.startswith("learn-"):
                     git(repo.remote, "branch", "-D", b)
             with FakeGitHub(tokens={TOKEN}) as gh:
-                fake_repo = gh.add_repo("acme/widgets", default_branch="trunk")
-                issue = fake_repo.add_issue(title="Plan", body=plan_body())
-                fake_repo.add_run(RUN_ID).add_artifact(f"session-{SESSION_ID}", artifact_zip())
+                fake_repo, number = add_plan(gh, title="Plan")
                 pattern = "^" + re.escape(path).replace(r"\d+", r"\d+") + "$"
                 gh.fail(method, pattern, 502, times=1, after=after, skip=earlier)
-                w = World(gh, fake_repo, Repo(clone_dir / "c", repo.remote), issue.number, invoke)
+                w = World(gh, fake_repo, Repo(clone_dir / "c", repo.remote), number, invoke)
                 done = w.learn()
                 status = w.header["learn_status"]
                 outcomes.append((method, path, after, done.code, status))

@@ -15,12 +15,11 @@ import pytest
 from tests.fakes.github_api import FakeGitHub
 from tests.support.github_world import (
     RUN_ID,
-    SESSION_ID,
     TOKEN,
     WORKFLOW_RUN,
     World,
+    add_plan,
     artifact_zip,
-    plan_body,
     private_clone,
 )
 from tests.support.processes import Done
@@ -29,11 +28,9 @@ from tests.support.processes import Done
 @pytest.fixture
 def private(tmp_path: Path, invoke: Callable[..., Done]) -> Iterator[World]:
     with FakeGitHub(tokens={TOKEN}) as gh:
-        fake_repo = gh.add_repo("acme/widgets", default_branch="trunk")
-        issue = fake_repo.add_issue(title="Plan: add slugify", body=plan_body())
-        fake_repo.add_run(RUN_ID).add_artifact(f"session-{SESSION_ID}", artifact_zip())
+        fake_repo, number = add_plan(gh)
         clone = private_clone(gh, tmp_path)
-        yield World(gh, fake_repo, clone, issue.number, invoke)
+        yield World(gh, fake_repo, clone, number, invoke)
 
 
 def test_the_origin_refuses_git_without_the_token(private: World) -> None:

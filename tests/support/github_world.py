@@ -86,6 +86,17 @@ def artifact_zip(example: str = "fix-failing-test.jsonl") -> bytes:
     return make_zip({f"{SESSION_ID}.jsonl": (EXAMPLES / example).read_bytes()})
 
 
+def add_plan(
+    gh: FakeGitHub, title: str = "Plan: add slugify", example: str = "fix-failing-test.jsonl"
+) -> tuple[FakeRepo, int]:
+    """``acme/widgets`` (trunk ``trunk``) with a plan issue whose session artifact is in
+    workflow run ``RUN_ID``: the repository and the plan's number."""
+    fake_repo = gh.add_repo("acme/widgets", default_branch="trunk")
+    issue = fake_repo.add_issue(title=title, body=plan_body())
+    fake_repo.add_run(RUN_ID).add_artifact(f"session-{SESSION_ID}", artifact_zip(example))
+    return fake_repo, issue.number
+
+
 def private_clone(gh: FakeGitHub, tmp: Path, full_name: str = "acme/widgets") -> Repo:
     """A repository only reachable over the fake's authenticated git HTTP (like a private
     GitHub repository), cloned with the token given through the environment, never stored."""
