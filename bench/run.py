@@ -10,11 +10,13 @@ Inputs are generated once into .nox/.cache/bench/ (keyed by the generator's sour
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -274,6 +276,11 @@ def print_table(rows: list[Row]) -> None:
     print(line)
 
 
+def _section(module: str) -> Any:
+    """A benchmark module, imported when its section runs (some need the CLI or the corpus)."""
+    return importlib.import_module(f"bench.{module}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -334,58 +341,56 @@ def main(argv: list[str] | None = None) -> int:
         for label, (main, truth) in inputs(labels).items()
     }
     timings: dict[str, float] = {}
-    if "throughput" not in skip:
-        from bench import bench_digest
-
-        print("digest throughput, reduction, retention")
+    # (section, what it measures, how): each section's results go under its name (throughput's
+    # at the top level); its module is imported only when it runs
+    sections: list[tuple[str, str, Callable[[], Any]]] = [
+        (
+            "throughput",
+            "digest throughput, reduction, retention",
+            lambda: _section("bench_digest").run(labels, args.repeat),
+        ),
+        (
+            "memory",
+            "peak memory of `invoke digest`",
+            lambda: _section("bench_memory").run(labels),
+        ),
+        (
+            "github",
+            "GitHub requests per run",
+            lambda: _section("bench_github").run(),
+        ),
+        (
+            "startup",
+            "CI step start-up",
+            lambda: _section("bench_startup").run(args.repeat),
+        ),
+        (
+            "tokens",
+            "tokens sent to the model per example (real Claude Code CLI, fake Messages API)",
+            lambda: _section("bench_tokens").run(labels),
+        ),
+        (
+            "learning",
+            "learning quality: offline learn over ../shared/corpus, scored by its score.py",
+            lambda: _section("bench_learning").run(),
+        ),
+        (
+            "privacy",
+            "privacy: secret corpus, redaction throughput, digest before/after",
+            lambda: _section("bench_privacy").run(max(3, args.repeat - 2)),
+        ),
+    ]
+    for name, title, measure in sections:
+        if name in skip:
+            continue
+        print(title)
         s = time.perf_counter()
-        res.update(bench_digest.run(labels, args.repeat))
-        timings["throughput"] = time.perf_counter() - s
-    if "memory" not in skip:
-        from bench import bench_memory
-
-        print("peak memory of `invoke digest`")
-        s = time.perf_counter()
-        res["memory"] = bench_memory.run(labels)
-        timings["memory"] = time.perf_counter() - s
-    if "github" not in skip:
-        from bench import bench_github
-
-        print("GitHub requests per run")
-        s = time.perf_counter()
-        res["github"] = bench_github.run()
-        timings["github"] = time.perf_counter() - s
-    if "startup" not in skip:
-        from bench import bench_startup
-
-        print("CI step start-up")
-        s = time.perf_counter()
-        res["startup"] = bench_startup.run(args.repeat)
-        timings["startup"] = time.perf_counter() - s
-
-    if "tokens" not in skip:
-        from bench import bench_tokens
-
-        print("tokens sent to the model per example (real Claude Code CLI, fake Messages API)")
-        s = time.perf_counter()
-        res["tokens"] = bench_tokens.run(labels)
-        timings["tokens"] = time.perf_counter() - s
-
-    if "learning" not in skip:
-        from bench import bench_learning
-
-        print("learning quality: offline learn over ../shared/corpus, scored by its score.py")
-        s = time.perf_counter()
-        res["learning"] = bench_learning.run()
-        timings["learning"] = time.perf_counter() - s
-
-    if "privacy" not in skip:
-        from bench import bench_privacy
-
-        print("privacy: secret corpus, redaction throughput, digest before/after")
-        s = time.perf_counter()
-        res["privacy"] = bench_privacy.run(max(3, args.repeat - 2))
-        timings["privacy"] = time.perf_counter() - s
+        out = measure()
+        if name == "throughput":
+            res.update(out)
+        else:
+            res[name] = out
+        timings[name] = time.perf_counter() - s
 
     missed_speed = any(t["ratio"] < TARGET_RATIO for t in res.get("throughput", {}).values())
     if args.profile == "always" or (args.profile == "auto" and missed_speed):
