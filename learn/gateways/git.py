@@ -405,10 +405,7 @@ class Git:
 
     def file_at(self, rev: str, path: str) -> str | None:
         """The text of ``path`` at ``rev`` (None when it is not there)."""
-        try:
-            return self.run("show", f"{rev}:{path}")
-        except GitError:
-            return None
+        return self.show(self.repo, f"{rev}:{path}")
 
     def message(self, rev: str) -> str:
         return self.run("log", "-1", "--format=%B", rev).strip()
