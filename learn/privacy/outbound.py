@@ -26,8 +26,8 @@ from typing import ParamSpec
 import orjson
 
 from learn.errors import DocError
-from learn.privacy import personal
-from learn.privacy.redact import find_secrets, redact, redact_head, redact_slice
+from learn.privacy import personal, triggers
+from learn.privacy.redact import MIN_LEN, find_secrets, redact, redact_head, redact_slice
 from learn.privacy.scanner import Betterleaks, ScanFinding, SecretScanner
 
 __all__ = [
@@ -53,8 +53,17 @@ def scanner() -> SecretScanner:
 
 
 def scrub(text: str, allow: tuple[str, ...] = ()) -> str:
-    """The fast, in-process part of :func:`clean` (what the digest runs over every string)."""
-    return personal.mask(redact(text), allow)
+    """The fast, in-process part of :func:`clean` (what the digest runs over every string).
+
+    One Hyperscan pass over the text tells both redaction and the mask which of their checks
+    can find anything (:mod:`learn.privacy.triggers`); usually none can."""
+    if len(text) < MIN_LEN:
+        return personal.mask(text, allow)  # no secret is this short; substring checks suffice
+    fired = triggers.fired(text.encode("utf-8", "surrogatepass"))
+    if not fired:
+        return text
+    redacted = redact(text, fired)
+    return personal.mask(redacted, allow, fired if redacted is text else None)
 
 
 def scrub_head(text: str, keep: int, allow: tuple[str, ...] = ()) -> str:

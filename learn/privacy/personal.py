@@ -12,13 +12,16 @@
   of an SSH remote.
 
 :func:`mask` returns the very same string when the text holds none of these (a few substring
-checks at C speed decide that), so it costs next to nothing on most text.
+checks at C speed decide that, or the Hyperscan pass the text already had, see
+:mod:`learn.privacy.triggers`), so it costs next to nothing on most text.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from learn.privacy import triggers
 
 __all__ = ["EMAIL_MARKER", "allowed_domains", "findings", "mask"]
 
@@ -52,6 +55,7 @@ _LOCAL = re.compile(r"(?<![A-Za-z0-9._%+-])(?<!//)[A-Za-z0-9][A-Za-z0-9._%+-]{0,
 _EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", "localhost")
 _EXAMPLE_TLDS = (".example", ".invalid", ".test", ".localhost")
 _NOT_PERSONAL_LOCAL = frozenset(["git"])  # git@github.com:org/repo.git
+_PERSONAL_BITS = triggers.HOMES | triggers.PROJECT_DIRS | triggers.CLAUDE | triggers.EMAIL
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}")
 
 
@@ -73,11 +77,31 @@ def _allowed(local: str, domain: str, allow: tuple[str, ...]) -> bool:
 Span = tuple[int, int, str, str]  # start, end, replacement, kind
 
 
-def _spans(text: str, allow: tuple[str, ...]) -> list[Span]:
-    """Every piece of personal data, as (start, end, replacement, kind), in text order; home
-    directories first, so a ``~/.claude`` path is found in the text as it will read."""
-    out: list[Span] = []
+def _fired(text: str) -> int:
+    """:func:`learn.privacy.triggers.fired` for the personal-data checks alone, by substring
+    checks (cheaper than a Hyperscan pass when that is all that is needed)."""
+    fired = 0
     if "/home/" in text or "Users" in text:
+        fired |= triggers.HOMES
+    if "-home-" in text or "-Users-" in text:
+        fired |= triggers.PROJECT_DIRS
+    if ".claude" in text:
+        fired |= triggers.CLAUDE
+    if "@" in text:
+        fired |= triggers.EMAIL
+    return fired
+
+
+def _spans(text: str, allow: tuple[str, ...], fired: int | None = None) -> list[Span]:
+    """Every piece of personal data, as (start, end, replacement, kind), in text order; home
+    directories first, so a ``~/.claude`` path is found in the text as it will read.
+    ``fired``: the triggers of ``text``, when the caller already has them."""
+    if fired is None:
+        fired = _fired(text)
+    if not fired & _PERSONAL_BITS:
+        return []
+    out: list[Span] = []
+    if fired & triggers.HOMES:
         for pattern in _HOMES:
             for m in pattern.finditer(text):
                 start = m.start()
@@ -87,10 +111,10 @@ def _spans(text: str, allow: tuple[str, ...]) -> list[Span]:
                         continue  # not C:\Users\ (nor C:/Users/)
                     start = drive.start()
                 out.append((start, m.end(), "~", "home-directory"))
-    if "-home-" in text or "-Users-" in text:
+    if fired & triggers.PROJECT_DIRS:
         for pattern in _PROJECT_DIRS:
             out += [(m.start(), m.end(), "~", "home-directory") for m in pattern.finditer(text)]
-    if ".claude" in text:
+    if fired & triggers.CLAUDE:
         for m in _CLAUDE_PATH.finditer(text):
             home = _CLAUDE_HOME.search(text, max(0, m.start() - 8), m.start())
             before = [s for s in out if s[1] <= m.start() and s[1] >= m.start() - 2]
@@ -98,7 +122,7 @@ def _spans(text: str, allow: tuple[str, ...]) -> list[Span]:
                 start = home.start() if home is not None else before[-1][0]
                 name = f"~/.claude/{m.group('name')}" if m.group("name") else "~/.claude"
                 out.append((start, m.end(), name, "claude-path"))
-    if "@" in text:
+    if fired & triggers.EMAIL:
         for m in _EMAIL.finditer(text):
             local = _LOCAL.search(text, max(0, m.start() - 64), m.start())
             if local and not _allowed(local.group(), m.group("domain"), allow):
@@ -119,10 +143,11 @@ def _merge(spans: list[Span]) -> list[Span]:
     return merged
 
 
-def mask(text: str, allow: tuple[str, ...] = ()) -> str:
+def mask(text: str, allow: tuple[str, ...] = (), fired: int | None = None) -> str:
     """``text`` with home directories as ``~``, ``~/.claude/…`` paths as their file name and
-    e-mail addresses (outside ``allow``) masked."""
-    spans = _spans(text, allow)
+    e-mail addresses (outside ``allow``) masked. ``fired``: the triggers of ``text``
+    (:func:`learn.privacy.triggers.fired`), when the caller already has them."""
+    spans = _spans(text, allow, fired)
     if not spans:
         return text
     out, pos = [], 0

@@ -29,15 +29,14 @@ are everywhere in transcripts and are not secrets.
 How it is fast (it runs over every string of multi-GB transcripts):
 
 1. Strings shorter than 8 characters cannot hold a finding and are returned at once.
-2. The text is encoded to UTF-8 and lower-cased as bytes (C loops; ASCII-only lower-casing keeps
-   every offset, and turns the case-insensitive keywords into plain literals).
-3. A few precompiled scans (``_SCANS``) run over those bytes. Each starts with a literal that is
-   rare in ordinary text (``_ - k cre pass pwd auth @ eyj asi aiz``), so ``re`` jumps between
-   candidates with its fast literal-prefix search (about 1-2 GB/s per scan; a single pattern
-   with many alternatives would try them all at every position and run 10-20 times slower), and
-   checks the rest with lookarounds. Each scan is a ``search`` first: on text without a trigger
-   no match object is ever built, and :func:`redact` returns the very same string. Short texts
-   are first checked with one combined pattern (``_ANY_SCAN``), cheaper than 11 calls.
+2. One Hyperscan pass (:mod:`learn.privacy.triggers`) says which of the scans below can match
+   at all: each scan has a trigger, the text any of its matches must contain. Most strings fire
+   none, and are returned as they are (the very same object) after that one pass.
+3. The scans that fired run over the text encoded to UTF-8 and lower-cased as bytes (ASCII-only
+   lower-casing keeps every offset, and turns the case-insensitive keywords into plain
+   literals). Each scan (``_SCANS``) starts with a literal (``_ - k cre pass pwd auth @ eyj a .
+   base64``), so ``re`` jumps between candidates with its literal-prefix search and checks the
+   rest with lookarounds.
 4. Only the hits are verified in Python, on the original ``str``, with the exact
    case-sensitive patterns and the name/value rules. Overlapping findings are merged, and the
    marker names the most specific: a private key block, then a token format, then a URL
@@ -59,10 +58,11 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from learn.privacy import allowlist
+from learn.privacy import allowlist, triggers
 
 __all__ = [
     "KINDS",
+    "MIN_LEN",
     "Finding",
     "contains_secret",
     "find_secrets",
@@ -272,27 +272,24 @@ _SCAN_ALTS: dict[bytes, tuple[bytes, list[tuple[str, bytes]]]] = {
 }
 
 
-def _build_scans() -> tuple[list[re.Pattern[bytes]], re.Pattern[bytes], dict[str, str]]:
-    """The scans, and one pattern that matches wherever any scan would (for short texts, where
-    the cost per call matters more than the cost per byte)."""
+def _build_scans() -> tuple[list[tuple[int, re.Pattern[bytes]]], dict[str, str]]:
+    """The scans, each with its bit in :func:`learn.privacy.triggers.fired` (its trigger)."""
     labels: dict[str, str] = {}
-    scans, anywhere = [], []
+    scans = []
     for prefix, (quick, alts) in _SCAN_ALTS.items():
         groups = []
         for label, look in alts:
             group = f"g{len(labels)}"
             labels[group] = label
             groups.append(b"(?P<" + group.encode() + b">" + look + b")")
-        scans.append(re.compile(re.escape(prefix) + quick + b"(?:" + b"|".join(groups) + b")"))
-        any_alt = b"|".join(b"(?:" + look + b")" for _, look in alts)
-        first, rest = re.escape(prefix[:1]), re.escape(prefix[1:])
-        anywhere.append(first + b"(?=" + rest + quick + b"(?:" + any_alt + b"))")
-    return scans, re.compile(b"|".join(anywhere)), labels
+        scan = re.compile(re.escape(prefix) + quick + b"(?:" + b"|".join(groups) + b")")
+        scans.append((triggers.scan_bit(prefix), scan))
+    return scans, labels
 
 
-_SCANS, _ANY_SCAN, _GROUP_LABELS = _build_scans()
-_SHORT = 96  # bytes: below this, one _ANY_SCAN search decides whether to run the scans
-_MIN_LEN = 8  # nothing shorter can hold a finding ("pwd=abcd")
+_SCANS, _GROUP_LABELS = _build_scans()
+_SCAN_BITS = sum(bit for bit, _ in _SCANS)
+MIN_LEN = 8  # nothing shorter can hold a finding ("pwd=abcd")
 
 #: Every kind :func:`find_secrets` can report.
 KINDS: tuple[str, ...] = tuple(
@@ -792,16 +789,21 @@ def _key_tail(text: str, p: int) -> tuple[int, int, str] | None:
 _Candidate = tuple[int, int, int, str]  # (priority, start, end, kind)
 
 
-def _anchors(text: str) -> list[tuple[int, str]]:
-    """(position in ``text``, label) of every scan hit, sorted."""
-    if len(text) < _MIN_LEN:
+def _anchors(text: str, fired: int | None = None) -> list[tuple[int, str]]:
+    """(position in ``text``, label) of every scan hit, sorted. ``fired``: the triggers of
+    ``text`` when the caller already has them (:func:`learn.privacy.triggers.fired`)."""
+    if len(text) < MIN_LEN:
         return []
     data = text.encode("utf-8", "surrogatepass")
-    low = data.lower()
-    if len(low) < _SHORT and _ANY_SCAN.search(low) is None:
+    if fired is None:
+        fired = triggers.fired(data)
+    if not fired & _SCAN_BITS:
         return []
+    low = data.lower()
     hits = []
-    for scan in _SCANS:
+    for bit, scan in _SCANS:
+        if not fired & bit:
+            continue  # its trigger is not in the text: nor is anything this scan would find
         first = scan.search(low)  # cheaper than finditer when, as usual, nothing is found
         if first is not None:
             hits.append((first.start(), _GROUP_LABELS[first.lastgroup or ""]))
@@ -896,9 +898,10 @@ def _resolve(text: str, cands: list[_Candidate]) -> list[Finding]:
     return findings
 
 
-def find_secrets(text: str) -> list[Finding]:
-    """Every secret in ``text``, sorted by position, non-overlapping."""
-    hits = _anchors(text)
+def find_secrets(text: str, fired: int | None = None) -> list[Finding]:
+    """Every secret in ``text``, sorted by position, non-overlapping. ``fired``: the triggers
+    of ``text``, when the caller already has them."""
+    hits = _anchors(text, fired)
     if not hits:
         return []
     cands = _candidates(text, hits)
@@ -921,14 +924,15 @@ def _apply(text: str, findings: list[Finding]) -> str:
     return "".join(out)
 
 
-def redact(text: str) -> str:
+def redact(text: str, fired: int | None = None) -> str:
     """``text`` with every secret replaced by ``[REDACTED:<kind>]``.
 
     Text without any candidate is returned as is (the same object). Redaction repeats until
     nothing more is found (each round only shrinks the unredacted text), so the result is a
-    fixed point: ``redact(redact(x)) == redact(x)``.
+    fixed point: ``redact(redact(x)) == redact(x)``. ``fired``: the triggers of ``text``, when
+    the caller already has them.
     """
-    findings = find_secrets(text)
+    findings = find_secrets(text, fired)
     while findings:
         text = _apply(text, findings)
         findings = find_secrets(text)

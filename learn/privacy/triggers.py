@@ -1,0 +1,164 @@
+"""Which of the privacy checks a text can possibly need: one Hyperscan pass decides.
+
+Redaction (``redact.py``) runs a dozen regular-expression scans over every string, and the
+personal-data mask (``personal.py``) a few more; on ordinary text almost all of them find
+nothing, yet each costs a pass. Here every scan has a *trigger*: a plain pattern (no
+lookarounds) that matches wherever its scan could. All triggers are compiled into one
+`Hyperscan <https://intel.github.io/hyperscan/>`_ database (the multi-pattern engine secret
+scanners are built on), which looks for all of them in a single pass at several GB/s. Only the
+scans whose trigger fired then run, on only that text.
+
+A trigger may fire where its scan finds nothing (that costs a scan, not a secret); it must never
+miss where the scan would find something. Each trigger is the text every match of its scan
+contains (a secret word, a token prefix, a flag), without the context the scan's lookarounds
+then check, so it fires wherever the scan matches. ``tests/test_triggers.py`` checks exactly
+that, scan by scan, on generated and real text, and that redaction with every scan forced on
+gives the same result.
+
+The bits of :func:`fired` are: one per secret scan, in the order of
+``redact._SCAN_ALTS`` (keyed here by the same literal prefixes), then one per personal-data
+check (:data:`HOMES`, :data:`PROJECT_DIRS`, :data:`CLAUDE`, :data:`EMAIL`).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+
+import hyperscan
+
+__all__ = [
+    "ALL",
+    "CLAUDE",
+    "EMAIL",
+    "HOMES",
+    "PROJECT_DIRS",
+    "SECRET_TRIGGERS",
+    "fired",
+    "scan_bit",
+]
+
+#: Per redaction scan (the key is its literal prefix in ``redact._SCAN_ALTS``), the patterns
+#: that fire wherever it can match: the text each of its alternatives needs, with what the
+#: lookarounds check around it left out (a secret word must be followed by a name and a
+#: separator; here the word alone fires). Matched without regard to case, as the scans run on
+#: lower-cased text. Mostly literals: Hyperscan finds those fastest, and a trigger that fires
+#: for nothing costs only that scan over that text.
+SECRET_TRIGGERS: dict[bytes, tuple[bytes, ...]] = {
+    b"_": (
+        rb"gh[pousr]_",
+        rb"github_pat_",
+        rb"whsec_",
+        rb"npm_",
+        rb"hf_",
+        rb"[sr]k_(?:live|test)_",
+        rb"dckr_",
+        rb"do[por]_v1_",
+        rb"shp(?:at|ss|ca|pa)_",
+        rb"lin_(?:api|oauth)_",
+        rb"pscale_",
+        rb"sbp_",
+        rb"gl(?:c|sa)_",
+        rb"sntry[su]_",
+        rb"rubygems_",
+        rb"fo1_",
+    ),
+    b"-": (
+        rb"sk-",
+        rb"xox[abposre]-",
+        rb"xapp-",
+        rb"gocspx-",
+        rb"glpat-",
+        rb"pypi-age",
+        rb"age-secret-key-1",
+        rb"pmak-",
+        rb"nrak-",
+        rb"key-[0-9a-f]{32}",
+        rb"[ \t\n\r\f\x0b'\"]-(?:[pua]|-user[ =])",  # a -p, -u, -a or --user flag
+    ),
+    b"k": (
+        rb"token",
+        rb"[a-z_-]key",  # apiKey, api_key, x-api-key, --key
+        rb"api key",
+        rb"akia",
+        rb"sk[0-9a-f]{32}",
+        rb"hooks\.slack\.com/",
+        rb"private key",
+    ),
+    b"cre": (rb"secret", rb"cred"),
+    b"pass": (rb"pass",),
+    b"pwd": (rb"pwd",),
+    b"auth": (rb"auth",),
+    b"@": (rb"[^ \t\n\r\f\x0b]@[a-z0-9\[]",),  # \S of Python's bytes patterns, spelled out
+    b"eyj": (rb"eyj",),
+    b"a": (rb"asia", rb"aiza", rb"dapi[0-9a-f]{32}"),
+    b".": (rb"ya29\.", rb"sg\.", rb"hv[sbr]\.", rb"\.atlasv1\."),
+    b"base64": (rb"base64",),
+}
+_N_SECRET = len(SECRET_TRIGGERS)
+
+# The personal-data checks (personal.py), case-sensitive, each as its own bit.
+HOMES, PROJECT_DIRS, CLAUDE, EMAIL = (1 << (_N_SECRET + i) for i in range(4))
+_PERSONAL: tuple[tuple[int, tuple[bytes, ...]], ...] = (
+    (HOMES, (rb"/home/", rb"Users")),
+    (PROJECT_DIRS, (rb"-home-", rb"-Users-")),
+    (CLAUDE, (rb"\.claude",)),
+    (EMAIL, (rb"@[A-Za-z0-9]",)),
+)
+
+#: Every bit: what :func:`fired` would say if every check had to run.
+ALL = (1 << (_N_SECRET + len(_PERSONAL))) - 1
+
+
+def scan_bit(prefix: bytes) -> int:
+    """The bit of the redaction scan with this literal prefix."""
+    return 1 << list(SECRET_TRIGGERS).index(prefix)
+
+
+@cache
+def _database() -> hyperscan.Database:
+    """All triggers in one block-mode database; a trigger's id is its bit's position. Compiled on
+    first use (tens of milliseconds), not at import."""
+    expressions: list[bytes] = []
+    ids: list[int] = []
+    flags: list[int] = []
+    once = hyperscan.HS_FLAG_SINGLEMATCH  # one report per trigger is all that is needed
+    for position, patterns in enumerate(SECRET_TRIGGERS.values()):
+        for pattern in patterns:
+            expressions.append(pattern)
+            ids.append(position)
+            flags.append(once | hyperscan.HS_FLAG_CASELESS)
+    for bit, patterns in _PERSONAL:
+        for pattern in patterns:
+            expressions.append(pattern)
+            ids.append(bit.bit_length() - 1)
+            flags.append(once)
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=flags)
+    return db
+
+
+_local = threading.local()  # a Hyperscan scratch space serves one scan at a time
+
+
+def _scratch() -> hyperscan.Scratch:
+    scratch: hyperscan.Scratch | None = getattr(_local, "scratch", None)
+    if scratch is None:
+        scratch = _local.scratch = hyperscan.Scratch(_database())
+    return scratch
+
+
+def _on_match(trigger: int, _start: int, _end: int, _flags: int, hit: object) -> None:
+    hit.append(trigger)  # type: ignore[attr-defined]  # the list fired() passes as context
+
+
+def fired(data: bytes) -> int:
+    """The bits of the checks whose trigger occurs in ``data`` (UTF-8 text)."""
+    hit: list[int] = []
+    # Positional arguments: the extension parses keywords at several times the cost of the scan
+    # of a short text. (data, match_event_handler, flags, context, scratch)
+    _database().scan(data, _on_match, 0, hit, _scratch())
+    bits = 0
+    for trigger in hit:
+        bits |= 1 << trigger
+    return bits
