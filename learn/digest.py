@@ -26,7 +26,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from learn.privacy.outbound import scrub, scrub_head, scrub_slice
+from learn.privacy.outbound import forget_scrubbed, scrub, scrub_head, scrub_slice
 from learn.privacy.redact import HEAD_MARGIN
 from learn.transcripts.files import SessionFile
 from learn.transcripts.reader import Block, Message, ReadStats, read_sessions
@@ -627,6 +627,7 @@ def build_digest(
     """Stream ``files`` into ``out_dir`` (digest chunks, events.jsonl, manifest.json)."""
     opts = opts or DigestOptions()
     files = list(files)
+    forget_scrubbed()
     out_dir.mkdir(parents=True, exist_ok=True)
     # Removed rather than overwritten: truncating a large file costs more than writing a new one.
     for stale in [*out_dir.glob("digest-*.md"), out_dir / "events.jsonl"]:

@@ -63,8 +63,10 @@ def test_every_scan_has_its_trigger() -> None:
 
 
 def test_ordinary_text_fires_nothing() -> None:
-    text = "Ran 12 tests in 0.4s\nOK\nsrc/app/models.py:41: all checks passed? no: 3 failed"
-    assert triggers.fired(text.encode()) & redact._SCAN_BITS == triggers.scan_bit(b"pass")
+    text = "Ran 12 tests in 0.4s, 3 passed\nsrc/app/models.py:41: the author counts tokens"
+    assert triggers.fired(text.encode()) == 0
+    assert triggers.fired(b"tests passed: 3") == triggers.scan_bit(b"pass")  # fires; finds none
+    assert redact.find_secrets("tests passed: 3") == []
     assert triggers.fired(b"def add(a, b):\n    return a + b\n") == 0
     assert scrub("def add(a, b):\n    return a + b\n") == "def add(a, b):\n    return a + b\n"
 
@@ -112,10 +114,11 @@ FRAGMENTS = [
     *("-----BEGIN RSA PRIVATE KEY-----", "hooks.slack.com/services/", "://", "user", "@"),
     *("host", "/home/", "Users", "C:\\", "-home-", "-Users-", ".claude/", "~", "é", "😀"),
     *("0123456789abcdef" * 2, "A1b2C3d4" * 3, "x", "Z", "9", "."),
+    *("word", "phrase", "wd", " is ", " was ", " to ", "!", "#", "$", "?", "s", "iz", "or"),
 ]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=24).map("".join))
 def test_property_triggers_miss_nothing(text: str) -> None:
     _agrees(text)

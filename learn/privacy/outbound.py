@@ -36,6 +36,7 @@ __all__ = [
     "clean_digest",
     "clean_docs",
     "doc_problems",
+    "forget_scrubbed",
     "guarded",
     "scanner",
     "scrub",
@@ -56,7 +57,19 @@ def scrub(text: str, allow: tuple[str, ...] = ()) -> str:
     """The fast, in-process part of :func:`clean` (what the digest runs over every string).
 
     One Hyperscan pass over the text tells both redaction and the mask which of their checks
-    can find anything (:mod:`learn.privacy.triggers`); usually none can."""
+    can find anything (:mod:`learn.privacy.triggers`); usually none can. Short texts repeat a
+    lot in a session (paths, commands, search patterns: a third to a half of the strings the
+    digest scrubs), so their results are remembered."""
+    if len(text) <= _MEMO_CHARS:
+        return _scrub_memo(text, allow)
+    return _scrub(text, allow)
+
+
+_MEMO_CHARS = 256  # longer texts rarely repeat
+_MEMO_ENTRIES = 4096  # at most about 2 MB of short strings and their results
+
+
+def _scrub(text: str, allow: tuple[str, ...]) -> str:
     if len(text) < MIN_LEN:
         return personal.mask(text, allow)  # no secret is this short; substring checks suffice
     fired = triggers.fired(text.encode("utf-8", "surrogatepass"))
@@ -64,6 +77,15 @@ def scrub(text: str, allow: tuple[str, ...] = ()) -> str:
         return text
     redacted = redact(text, fired)
     return personal.mask(redacted, allow, fired if redacted is text else None)
+
+
+_scrub_memo = functools.lru_cache(maxsize=_MEMO_ENTRIES)(_scrub)
+
+
+def forget_scrubbed() -> None:
+    """Empty :func:`scrub`'s memory of short texts (each digest starts afresh, so that what it
+    costs does not depend on what the process scrubbed before)."""
+    _scrub_memo.cache_clear()
 
 
 def scrub_head(text: str, keep: int, allow: tuple[str, ...] = ()) -> str:

@@ -9,11 +9,10 @@ scanners are built on), which looks for all of them in a single pass at several 
 scans whose trigger fired then run, on only that text.
 
 A trigger may fire where its scan finds nothing (that costs a scan, not a secret); it must never
-miss where the scan would find something. Each trigger is the text every match of its scan
-contains (a secret word, a token prefix, a flag), without the context the scan's lookarounds
-then check, so it fires wherever the scan matches. ``tests/test_triggers.py`` checks exactly
-that, scan by scan, on generated and real text, and that redaction with every scan forced on
-gives the same result.
+miss where the scan would find something. Each trigger is one of its scan's alternatives with
+the lookarounds written as plain text and the negative ones (the scan's exceptions) left out, so
+it fires wherever the scan matches. ``tests/test_triggers.py`` checks exactly that, scan by scan,
+on generated and real text, and that redaction with every scan forced on gives the same result.
 
 The bits of :func:`fired` are: one per secret scan, in the order of
 ``redact._SCAN_ALTS`` (keyed here by the same literal prefixes), then one per personal-data
@@ -38,12 +37,25 @@ __all__ = [
     "scan_bit",
 ]
 
+_NAME = rb"[a-z0-9_.-]{0,100}"  # redact._NAME_B
+_SEP = rb"""(?:\\?["'])?[ \t]*[:=]"""  # redact._SEP_B without its exceptions
+# redact._kw's sentence form ("the password is ..."): a blank, then a word with a digit or symbol
+_SENTENCE = rb"[ \t]+(?:(?:is|was|to)[ \t]+|:[ \t]*)?[^ \t\n\r\f\x0b]*[0-9!#$%&*+=?@^~]"
+
+
+def _keyword(word: bytes, flag: bytes, sentence: bytes | None = None) -> tuple[bytes, ...]:
+    """The triggers of a secret word, as ``redact._kw`` scans it: ``word`` then a name and a
+    separator (``DB_PASSWORD=``); the ``flag`` form then a name and a blank (``--token x``);
+    and, if given, the ``sentence`` form (``password is ...``)."""
+    found = (word + _NAME + _SEP, flag + _NAME + rb"[ \t]")
+    return found if sentence is None else (*found, sentence + _SENTENCE)
+
+
 #: Per redaction scan (the key is its literal prefix in ``redact._SCAN_ALTS``), the patterns
-#: that fire wherever it can match: the text each of its alternatives needs, with what the
-#: lookarounds check around it left out (a secret word must be followed by a name and a
-#: separator; here the word alone fires). Matched without regard to case, as the scans run on
-#: lower-cased text. Mostly literals: Hyperscan finds those fastest, and a trigger that fires
-#: for nothing costs only that scan over that text.
+#: that fire wherever it can match: its alternatives with their lookarounds written as plain
+#: text, and the negative ones (exceptions) left out. Matched without regard to case, as the
+#: scans run on lower-cased text. Secret words are common ("tokens", "passed", "author"), so
+#: their triggers keep the separator that must follow: most text then fires nothing.
 SECRET_TRIGGERS: dict[bytes, tuple[bytes, ...]] = {
     b"_": (
         rb"gh[pousr]_",
@@ -77,18 +89,18 @@ SECRET_TRIGGERS: dict[bytes, tuple[bytes, ...]] = {
         rb"[ \t\n\r\f\x0b'\"]-(?:[pua]|-user[ =])",  # a -p, -u, -a or --user flag
     ),
     b"k": (
-        rb"token",
-        rb"[a-z_-]key",  # apiKey, api_key, x-api-key, --key
-        rb"api key",
+        *_keyword(rb"token", rb"-token", rb"token"),
+        *_keyword(rb"[a-z][_-]?key", rb"-key"),  # apiKey, api_key, x-api-key; --key
+        rb"api key[ \t]",
         rb"akia",
         rb"sk[0-9a-f]{32}",
         rb"hooks\.slack\.com/",
         rb"private key",
     ),
-    b"cre": (rb"secret", rb"cred"),
-    b"pass": (rb"pass",),
-    b"pwd": (rb"pwd",),
-    b"auth": (rb"auth",),
+    b"cre": (*_keyword(rb"secret", rb"-secret", rb"secret"), *_keyword(rb"cred", rb"-cred")),
+    b"pass": _keyword(rb"pass", rb"-pass", rb"pass(?:word|wd|phrase)"),
+    b"pwd": _keyword(rb"pwd", rb"-pwd", rb"pwd"),
+    b"auth": _keyword(rb"auth", rb"-auth"),
     b"@": (rb"[^ \t\n\r\f\x0b]@[a-z0-9\[]",),  # \S of Python's bytes patterns, spelled out
     b"eyj": (rb"eyj",),
     b"a": (rb"asia", rb"aiza", rb"dapi[0-9a-f]{32}"),
