@@ -28,6 +28,7 @@ import orjson
 
 from learn.privacy.outbound import forget_scrubbed, scrub, scrub_head, scrub_slice
 from learn.privacy.redact import HEAD_MARGIN
+from learn.transcripts.background import read_in_background, worth_a_process
 from learn.transcripts.files import SessionFile
 from learn.transcripts.reader import Block, Message, ReadStats, read_sessions
 
@@ -108,6 +109,9 @@ class DigestOptions:
     text_chars: int = 2_500  # longest prompt/assistant text kept whole
     thinking_chars: int = 600
     email_allow: tuple[str, ...] = ()  # e-mail domains kept (learn.privacy.personal)
+    # Read the transcript in a second process (learn.transcripts.background); None: when the
+    # input is large enough to gain from it.
+    background: bool | None = None
 
 
 @dataclass(slots=True)
@@ -618,6 +622,26 @@ def _section_header(session: str, agent: str) -> str:
     return f"## Session {session or '?'} — {who}\n\n"
 
 
+def _messages(
+    files: list[SessionFile], stats: ReadStats, background: bool | None
+) -> Iterator[Message]:
+    """The messages of ``files``: read in a second process when asked, or (``None``) when the
+    input is large enough to gain from it (``learn.transcripts.background``); else here."""
+    sources = [(f.path, f.agent) for f in files]
+    if background is None:
+        background = worth_a_process([_file_size(f.path) for f in files])
+    if background:
+        return read_in_background(sources, stats)
+    return read_sessions(sources, stats)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the reader reports it
+
+
 def build_digest(
     files: Iterable[SessionFile],
     out_dir: Path,
@@ -641,7 +665,7 @@ def build_digest(
     seen_sessions: set[str] = set()
     n_events = n_prompts = n_tool_errors = 0
     with (out_dir / "events.jsonl").open("wb", buffering=_WRITE_BUFFER) as events_fh:
-        for msg in read_sessions(((f.path, f.agent) for f in files), stats):
+        for msg in _messages(files, stats, opts.background):
             if msg.session_id and msg.session_id not in seen_sessions:
                 seen_sessions.add(msg.session_id)
                 sessions.append(msg.session_id)

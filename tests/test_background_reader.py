@@ -1,0 +1,128 @@
+"""learn.transcripts.background: the reader in a second process gives exactly what it gives here.
+
+Real processes (fork, and a fresh interpreter as on macOS and Windows), real pipes, real files.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import orjson
+import pytest
+
+from learn import digest
+from learn.digest import DigestOptions, build_digest
+from learn.transcripts import background
+from learn.transcripts.background import read_in_background, worth_a_process
+from learn.transcripts.files import SessionFile, discover
+from learn.transcripts.reader import ReadStats, read_sessions
+from tests.support.transcripts import assistant, fix_session, tool_result, user, write_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.jsonl"))
+
+
+def _session(tmp_path: Path) -> list[tuple[Path, str]]:
+    """A main session and a subagent, with what the reader must cope with: an integer beyond 64
+    bits in a tool input (MessagePack cannot carry it), invalid UTF-8, a line that is not JSON,
+    duplicates across files, joined assistant lines and more messages than one batch."""
+    main = fix_session(tmp_path / "main.jsonl", "s-main", command="pytest", error="E", file="a.py")
+    big = assistant(
+        {"type": "tool_use", "id": "t9", "name": "Calc", "input": {"n": 0}}, "u-big", "m"
+    )
+    lines = [user(f"prompt {i}", f"u-{i}") for i in range(300)]
+    lines.append(user("again", "u-1"))  # a duplicate uuid: dropped
+    raw_tail = orjson.dumps(big).replace(b'"n":0', b'"n":%d' % 2**70) + b"\n"
+    raw_tail += orjson.dumps(tool_result("t9", "ok", "u-res")) + b"\n"
+    raw_tail += b'{"type":"user","uuid":"u-bad","message":{"content":"caf\xe9"}}\n{not json\n'
+    agent = write_jsonl(tmp_path / "subagents" / "agent-a1.jsonl", lines, raw_tail)
+    return [(main, ""), (agent, "subagent agent-a1")]
+
+
+def _both(sources: list[tuple[Path, str]]) -> tuple[tuple[list, ReadStats], tuple[list, ReadStats]]:
+    here, there = ReadStats(), ReadStats()
+    return (
+        (list(read_sessions(sources, here)), here),
+        (list(read_in_background(sources, there)), there),
+    )
+
+
+def test_same_messages_and_statistics(tmp_path: Path) -> None:
+    (mine, my_stats), (theirs, their_stats) = _both(_session(tmp_path))
+    assert theirs == mine
+    assert their_stats == my_stats
+    assert my_stats.repaired == 1 and my_stats.skipped == 1 and my_stats.duplicates >= 1
+    assert any(b.input.get("n") == 2**70 for m in mine for b in m.blocks)  # the pickle path
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_same_as_in_process_on_the_examples(example: Path) -> None:
+    sources = [(f.path, f.agent) for f in discover([example])]
+    (mine, my_stats), (theirs, their_stats) = _both(sources)
+    assert theirs == mine and their_stats == my_stats
+
+
+def test_a_fresh_interpreter_reads_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What macOS and Windows use (and Linux when the caller has threads running).
+    monkeypatch.setattr(background, "_context", lambda: multiprocessing.get_context("spawn"))
+    (mine, my_stats), (theirs, their_stats) = _both(_session(tmp_path))
+    assert theirs == mine and their_stats == my_stats
+
+
+def test_an_unreadable_file_raises_here(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.jsonl"
+    with pytest.raises(FileNotFoundError) as here:
+        list(read_sessions([(missing, "")]))
+    with pytest.raises(FileNotFoundError) as there:
+        list(read_in_background([(missing, "")]))
+    assert str(there.value) == str(here.value)
+    assert multiprocessing.active_children() == []
+
+
+def test_stopping_early_ends_the_child(tmp_path: Path) -> None:
+    messages = read_in_background(_session(tmp_path))
+    first = next(messages)
+    assert first.role == "user"
+    assert [p.name for p in multiprocessing.active_children()] == ["learn-reader"]
+    messages.close()
+    assert multiprocessing.active_children() == []
+
+
+def test_when_a_process_is_worth_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    big = background.BACKGROUND_FROM_BYTES
+    monkeypatch.setattr(background, "_cores", lambda: 2)
+    assert worth_a_process([big // 2, big // 2])
+    assert not worth_a_process([big - 1])
+    monkeypatch.setattr(background, "_cores", lambda: 1)
+    assert not worth_a_process([big * 10])
+
+
+def test_the_digest_is_byte_identical_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = _session(tmp_path)
+    files = [SessionFile(path, agent) for path, agent in sources]
+    started: list[int] = []
+
+    def spy(*args: object) -> object:
+        started.append(1)
+        return read_in_background(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(digest, "read_in_background", spy)
+    build_digest(files, tmp_path / "here")  # small: read here
+    assert started == []
+    monkeypatch.setattr(background, "BACKGROUND_FROM_BYTES", 0)
+    monkeypatch.setattr(background, "_cores", lambda: 2)
+    build_digest(files, tmp_path / "there")  # read in the background
+    assert started == [1] and multiprocessing.active_children() == []
+    build_digest(files, tmp_path / "asked", DigestOptions(background=False))
+    assert started == [1]
+    names = sorted(p.name for p in (tmp_path / "here").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "there").iterdir())
+    for name in names:
+        here = (tmp_path / "here" / name).read_bytes()
+        assert (tmp_path / "there" / name).read_bytes() == here
+        assert (tmp_path / "asked" / name).read_bytes() == here
