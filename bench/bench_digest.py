@@ -9,7 +9,9 @@ sees the same machine state, of five stages, each as MB/s and as a ratio to the 
   Python-level reader, and what the target is defined against;
 - ``bare typed decode``: the same loop decoding each line into the reader's Structs (msgspec);
 - ``reader``: ``read_sessions`` alone (decode, normalise, join, deduplicate);
-- ``digest``: ``build_digest`` (+ events, redaction, rendering, writing) — the target row;
+- ``digest``: ``build_digest`` (+ events, redaction, rendering, writing) — the target row; from
+  32 MiB of input the transcript is read in a second process (``learn.transcripts.background``);
+- ``digest, one process``: the same with ``DigestOptions(background=False)``;
 - ``digest + extraction``: the digest, then lesson extraction over its events
   (``learn.lessons``), as the offline engine runs them.
 
@@ -33,7 +35,7 @@ import msgspec
 import orjson
 
 from bench.common import CACHE, ROOT, inputs, timed, transcript_files
-from learn.digest import CHARS_PER_TOKEN, DigestResult, build_digest, load_events
+from learn.digest import CHARS_PER_TOKEN, DigestOptions, DigestResult, build_digest, load_events
 from learn.lessons.candidates import extract
 from learn.privacy.outbound import scrub
 from learn.transcripts.files import discover
@@ -68,8 +70,8 @@ def reader_pass(main: Path) -> int:
     return sum(1 for _ in read_sessions((f.path, f.agent) for f in discover([main])))
 
 
-def digest_once(main: Path, out: Path) -> DigestResult:
-    return build_digest(discover([main]), out)
+def digest_once(main: Path, out: Path, opts: DigestOptions | None = None) -> DigestResult:
+    return build_digest(discover([main]), out, opts)
 
 
 def digest_and_extract(main: Path, out: Path) -> int:
@@ -92,6 +94,7 @@ def throughput(main: Path, repeat: int, out: Path) -> dict[str, Any]:
         "typed": lambda: typed_pass(files),
         "reader": lambda: reader_pass(main),
         "digest": digest,
+        "digest_one_process": lambda: digest_once(main, out, DigestOptions(background=False)),
         "digest_extraction": lambda: digest_and_extract(main, out),
     }
     bare_pass(files)  # warm the page cache and the imports

@@ -24,6 +24,7 @@ STAGE_TITLES = {
     "typed": "bare typed decode",
     "reader": "reader alone",
     "digest": "full digest",
+    "digest_one_process": "full digest, in one process",
     "digest_extraction": "full digest + extraction",
 }
 

@@ -105,14 +105,15 @@ def rows_for(res: dict[str, Any]) -> list[Row]:
         )
     for label in LABELS:
         if label in mem:
+            # All processes together (the reader may run in a second one), where measured.
+            peak = mem[label].get("tree_peak_rss_mb", mem[label]["peak_rss_mb"])
             target = f"<= {TARGET_RSS_MB:.0f} MB" if label == "100MB" else "-"
-            status = (
-                check(mem[label]["peak_rss_mb"] <= TARGET_RSS_MB) if label == "100MB" else "info"
-            )
+            status = check(peak <= TARGET_RSS_MB) if label == "100MB" else "info"
+            largest = mem[label]["peak_rss_mb"]
             rows.append(
                 (
-                    f"peak RSS, invoke digest {label}",
-                    f"{mem[label]['peak_rss_mb']:.1f} MB",
+                    f"peak RSS, invoke digest {label} (all processes)",
+                    f"{peak:.1f} MB (largest process {largest:.1f} MB)",
                     target,
                     status,
                 )
