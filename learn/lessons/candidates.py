@@ -82,7 +82,7 @@ class _Thread:
 
 _IDE_TAGS = re.compile(r"<(ide_[a-z_]+|system-reminder)>.*?</\1>\s*", re.S)
 _SLASH = re.compile(r"^(?:(\S+)\n)?/([\w:.-]+)(?:[ \t]*\n?)(.*)$", re.S)
-_BUG = re.compile(
+_BUG = sg.Folded(
     r"not working|doesn'?t work|isn'?t working|broken|\berror\b|\bfails?\b|\bbug\b|\b40[0-9]\b|"
     r"\b50[0-9]\b|crash|same issue|動作しない|動かない|うまく|エラー|不工作|报错|失败|不生效|"
     r"no funciona|falla",
@@ -414,7 +414,7 @@ def _close(thread: _Thread) -> None:
     most likely worked around."""
     for failure in thread.open:
         cand = failure.candidate
-        if cand.commands and re.search(r"[A-Z]\w*(?:Error|Exception)\b", cand.error):
+        if cand.commands and _NAMED_ERROR.search(cand.error):
             cand.confidence = max(cand.confidence, 0.5)
     thread.open.clear()
 
@@ -466,9 +466,14 @@ def _target(call: Event) -> str:
     return name if len(name) >= 4 else ""
 
 
+_NAMED_ERROR = re.compile(r"[A-Z]\w*(?:Error|Exception)\b")
+_NUMBERS = re.compile(r"0x[0-9a-f]+|\d+")
+_NOT_WORDS = re.compile(r"[^\w#]+")
+
+
 def _norm(text: str) -> str:
-    text = re.sub(r"0x[0-9a-f]+|\d+", "#", text.casefold())
-    return " ".join(re.sub(r"[^\w#]+", " ", text).split())
+    text = _NUMBERS.sub("#", text.casefold())
+    return " ".join(_NOT_WORDS.sub(" ", text).split())
 
 
 _PASTED_COMMAND = re.compile(r"^\s*(?:\$|>|Run|\u276f)\s+(\S.*)$")  # \u276f: a prompt sign

@@ -3,6 +3,7 @@ several languages), verification commands. Patterns only; no state."""
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 
@@ -32,6 +33,7 @@ __all__ = [
     "TEST_RUNNER",
     "USER_SAID",
     "VERIFY",
+    "Folded",
     "best_error",
     "clean_command",
     "error_lines",
@@ -43,6 +45,43 @@ __all__ = [
     "segments",
     "telling_score",
 ]
+
+
+class Folded:
+    """A case-insensitive pattern whose :meth:`search` is fast on ASCII text.
+
+    ``re.IGNORECASE`` compares every character both ways; on ASCII text the same search is a
+    plain one for the lower-cased pattern in the lower-cased text (several times faster): the
+    same positions match, since lower-casing ASCII keeps lengths and letters. The match is then
+    taken with the original pattern at that position, so callers get exactly what
+    ``pattern.search(text)`` gives. Text with other characters is searched as before (Unicode
+    case-insensitivity has cases lower-casing does not mirror, such as the Kelvin sign).
+    """
+
+    def __init__(self, pattern: str, flags: int = re.I, *, needs: tuple[str, ...] = ()) -> None:
+        """``needs``: lower-case words one of which every match contains (an ASCII text with
+        none of them is passed over without a search)."""
+        self.pattern = re.compile(pattern, flags)
+        self._lower = re.compile(_lower_letters(pattern), flags & ~re.I)
+        self.needs = needs
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if not text.isascii():
+            return self.pattern.search(text)
+        low = text.lower()
+        if self.needs and not any(word in low for word in self.needs):
+            return None
+        found = self._lower.search(low)
+        if found is None:
+            return None
+        return self.pattern.match(text, found.start()) or self.pattern.search(text)
+
+
+def _lower_letters(pattern: str) -> str:
+    """``pattern`` with its literal letters in lower case (escapes such as ``\\S`` and ``\\W``
+    keep their meaning)."""
+    return re.sub(r"\\.|[A-Z]+", lambda m: m[0] if m[0][0] == "\\" else m[0].lower(), pattern)
+
 
 SHELL_TOOLS = frozenset({"Bash", "PowerShell", "BashOutput"})
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
@@ -65,7 +104,7 @@ def plain(text: str) -> str:
 
 # A line that reports a failure. Matched per line, so file contents that merely mention
 # "error" (a variable, a message string) rarely qualify: the line must be shaped like a report.
-ERROR_LINE = re.compile(
+ERROR_LINE = Folded(
     r"^\s*(?:E\s+)?(?:[\w.$]*(?:Error|Exception|Failure)\b(?:\s*\[\w+\])?:?\s"
     r"|(?:error|fatal|ERROR|FATAL|Error)\b[:!\s\]]"
     r"|npm (?:ERR!|error)\s|\S+:\s*error:|usage error|Usage Error|FAIL(?:ED)?\b|✗|\u00d7\s"
@@ -77,22 +116,30 @@ ERROR_LINE = re.compile(
     r"Failed to compile|failed with|exited with code [1-9]|exit code [1-9]|"
     r"\b[1-9]\d{0,3} failed\b|\bFound [1-9]\d* errors?\b|\b[1-9]\d* errors? (?:found|in)\b)",
     re.I,
+    # What every alternative above contains, in lower case (the two non-ASCII marks aside).
+    needs=(
+        *("error", "exception", "fatal", "npm err", "fail", "panic:", "traceback (", "warning"),
+        *("command not found", "no matches found", "no such file or directory", "could"),
+        *("permission denied", "is not defined", "is not a function", "cannot find"),
+        *("cannot access", "module not found", "not recognized as", "shell cwd was reset"),
+        *("exceeds maximum allowed", "a terminal is required", "exit"),
+    ),
 )
 _NAMED_ERROR = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\b")
-_TELLING = re.compile(
+_TELLING = Folded(
     r"not a function|is not defined|cannot|can't|couldn't|could not|not found|no such|"
     r"no matches|denied|required|must|expected|missing|unexpected|invalid|unterminated|does not exist|"
     r"conflict|exceeds|refus|not recognized|never used|blocked|reset to|is a directory|"
     r"illegal|forbidden|\b40[134]\b|timed? ?out|not supported|deprecated|already exists",
     re.I,
 )
-_GENERIC = re.compile(
+_GENERIC = Folded(
     r"^(?:error:?\s*)?(?:exit code \d+|process completed with exit code|command failed|"
     r"npm (?:ERR!|error) (?:A complete log|code|path|errno|syscall)|error$|failed$|"
     r"error: process completed)|\blog of this run\b|^FAILED\s*$|^=+",
     re.I,
 )
-_ALL_CLEAR = re.compile(r"\b0 (?:remaining|failed|errors?|failures)\b", re.I)
+_ALL_CLEAR = Folded(r"\b0 (?:remaining|failed|errors?|failures)\b", re.I)
 _BANNER = re.compile(r"^[\W_]*(?:errors?|failures?|failed tests?)?[\W_]*$", re.I)
 
 
@@ -114,6 +161,10 @@ def error_lines(text: str, limit: int = 40) -> list[str]:
     return found
 
 
+_ERRORISH = Folded(r"error|fail")
+_WARNING = re.compile(r"(?:npm )?warn(?:ing)?\b", re.I)
+
+
 def telling_score(line: str) -> int:
     """How much a single error line says about the failure (higher is better)."""
     line = line[:240]
@@ -122,13 +173,13 @@ def telling_score(line: str) -> int:
         score += 3
     if _TELLING.search(line):
         score += 3
-    if re.search(r"error|fail", line, re.I):
+    if _ERRORISH.search(line):
         score += 1
     if _GENERIC.search(line):
         score -= 5
     if len(line) < 12:
         score -= 2
-    if re.match(r"(?:npm )?warn(?:ing)?\b", line, re.I):
+    if _WARNING.match(line):
         score -= 3
     if line.startswith(("at ", 'File "', "│", "|")):
         score -= 2
@@ -144,9 +195,13 @@ def best_error(lines: list[str]) -> str:
     return max(enumerate(cleaned), key=lambda item: (telling_score(item[1]), -item[0]))[1]
 
 
+_TOOL_USE_ERROR_TAG = re.compile(r"</?tool_use_error>")
+_LINE_MARK = re.compile(r"^(?:E\s+|[>|│]\s*)")
+
+
 def _tidy(line: str) -> str:
-    line = re.sub(r"</?tool_use_error>", "", plain(line)).strip()
-    line = re.sub(r"^(?:E\s+|[>|│]\s*)", "", line)
+    line = _TOOL_USE_ERROR_TAG.sub("", plain(line)).strip()
+    line = _LINE_MARK.sub("", line)
     return " ".join(line.split())
 
 
@@ -156,24 +211,22 @@ REJECTION = re.compile(
     r"The user doesn't want to (?:proceed with this tool use|take this action right now)[^\n]*",
     re.I,
 )
-USER_SAID = re.compile(r"the user said:\s*(.+)", re.I | re.S)
+USER_SAID = Folded(r"the user said:\s*(.+)", re.I | re.S)
 # Harness messages that teach nothing about the repository by themselves.
-HARNESS = {
-    "read-before-edit": re.compile(r"has not been read yet|Read it first before", re.I),
-    "modified-since-read": re.compile(r"modified since read", re.I),
-    "edit-mismatch": re.compile(
+HARNESS: dict[str, Folded | re.Pattern[str]] = {
+    "read-before-edit": Folded(r"has not been read yet|Read it first before", re.I),
+    "modified-since-read": Folded(r"modified since read", re.I),
+    "edit-mismatch": Folded(
         r"String to replace not found|Found \d+ matches of the string|No changes to make|"
         r"old_string and new_string are (?:exactly )?the same",
         re.I,
     ),
-    "cancelled": re.compile(
+    "cancelled": Folded(
         r"Cancelled: parallel tool call|Interrupted by user|"
         r"\[Request interrupted by user",
         re.I,
     ),
-    "input": re.compile(
-        r"InputValidationError|No such tool available|Invalid tool parameters", re.I
-    ),
+    "input": Folded(r"InputValidationError|No such tool available|Invalid tool parameters", re.I),
     "rejected": REJECTION,
 }
 # Harness errors worth a lesson only when they recur (they then change behaviour).
@@ -199,26 +252,43 @@ _READERS = re.compile(
 )
 
 
+_SEGMENT_BREAK = re.compile(r"&&|\|\||;|\n")
+_NAVIGATION = re.compile(r"^(?:cd|pushd|set|export|source|\.)\s")
+
+
 def segments(command: str) -> list[str]:
     """The simple commands of a shell line (split on && || ; and newlines), without cd."""
-    parts = re.split(r"&&|\|\||;|\n", command)
+    parts = _SEGMENT_BREAK.split(command)
     out = []
     for part in parts:
         part = part.strip()
-        if part and not re.match(r"^(?:cd|pushd|set|export|source|\.)\s", part):
+        if part and not _NAVIGATION.match(part):
             out.append(part)
     return out
 
 
+# What makes shlex.split differ from str.split: quotes, escapes, blanks other than its own.
+_SHELL_SYNTAX = re.compile(r"""['"\\]|[^\S \t\r\n]""")
+
+
+def _words(line: str) -> list[str]:
+    """``shlex.split(line)`` (``line.split()`` when the quoting is broken). shlex is slow pure
+    Python; a line without quotes, escapes and unusual blanks splits the same with
+    ``str.split``."""
+    if _SHELL_SYNTAX.search(line) is None:
+        return line.split()
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()
+
+
+@functools.lru_cache(maxsize=1024)  # the same command is asked about several times per event
 def program(command: str) -> str:
     """The program a shell line runs ('python -m pytest', 'npm run build', 'git commit')."""
     segs = segments(command[:2_000])
     last = (segs[-1].split("|")[0] if segs else command)[:300]
-    try:
-        words = shlex.split(last)
-    except ValueError:
-        words = last.split()
-    words = [w for w in words if not _ENV_ASSIGN.match(w)]
+    words = [w for w in _words(last) if not _ENV_ASSIGN.match(w)]
     if not words:
         return ""
     head = words[0].rsplit("/", 1)[-1]
@@ -272,7 +342,7 @@ TEST_RUNNER = re.compile(
     r"make test|mvn test|rspec|phpunit|php artisan test|dotnet test|swift test|ctest)\b"
 )
 COMMIT_HOOKS = re.compile(r"lint-staged|husky|pre-commit|\bhook\b", re.I)
-SUCCESS_LINE = re.compile(
+SUCCESS_LINE = Folded(
     r"\b\d+ (?:passed|passing|tests? passed)\b|\bpassed\b|\bpassing\b|\bsuccess(?:ful(?:ly)?)?\b|"
     r"Compiled|Built\b|built in|\bno (?:issues|errors|problems)\b|All checks passed|"
     r"\b0 (?:errors|failures|failed)\b|\d+ fixed|\bOK\b|✓|✔|Found 0|Coverage",
@@ -301,7 +371,7 @@ def clean_command(command: str, *, from_check: bool = False) -> str:
 
 # Cues that a prompt corrects, redirects, reports a problem or states a rule. English,
 # Japanese, Chinese, Spanish; matched anywhere in the prompt.
-CORRECTION_CUES = re.compile(
+CORRECTION_CUES = Folded(
     r"\b(?:no|nope|don'?t|dont|do not|never|stop|wrong|instead|rather than|revert|undo|"
     r"remove|forget|without|not what|isn'?t|aren'?t|doesn'?t|didn'?t|won'?t|can'?t|cannot|not working|"
     r"broken|still|again|should(?:n'?t)?|must|always|prefer|I want|I'?d like|I don'?t like|"
@@ -327,7 +397,7 @@ ACK = re.compile(
     re.I,
 )
 # What a subagent's report says when it was stopped.
-BLOCKER = re.compile(
+BLOCKER = Folded(
     r"\bblock(?:ed|ing)\b|\bcould(?:n'?t| not)\b|\bunable to\b|\bis not set\b|"
     r"\bwas not set\b|\bnot permitted\b|\bdenied\b|\bprevent(?:ed|s)\b",
     re.I,
@@ -336,7 +406,7 @@ AGENT_TOOLS = frozenset({"Agent", "Task"})
 MESSAGE_TOOLS = frozenset({"SendMessage"})
 QUESTION_ONLY = re.compile(r"^[^\n]{0,200}[?\uff1f]\s*$")  # \uff1f: a full-width "?"
 # The subset of cues that plainly correct or report something wrong.
-STRONG_CUES = re.compile(
+STRONG_CUES = Folded(
     r"\b(?:no|nope|don'?t|dont|do not|never|stop|wrong|instead|rather than|revert|undo|remove|"
     r"forget|not what|not working|doesn'?t work|broken|I don'?t like|avoid|be aware|we use|"
     r"we already|lets use|let'?s use|only|too (?:long|big|small|much)|collide|overlap|"
