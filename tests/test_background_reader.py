@@ -1,11 +1,11 @@
 """learn.transcripts.background: the reader in a second process gives exactly what it gives here.
 
-Real processes (fork, and a fresh interpreter as on macOS and Windows), real pipes, real files.
+Real processes, real pipes, real files.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
 from pathlib import Path
 
 import orjson
@@ -63,11 +63,15 @@ def test_same_as_in_process_on_the_examples(example: Path) -> None:
     assert theirs == mine and their_stats == my_stats
 
 
-def test_a_fresh_interpreter_reads_the_same(
+def test_the_child_imports_this_learn_not_the_one_in_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # What macOS and Windows use (and Linux when the caller has threads running).
-    monkeypatch.setattr(background, "_context", lambda: multiprocessing.get_context("spawn"))
+    # A repository being learned may have its own learn/ package; the child must not pick it up.
+    impostor = tmp_path / "repo" / "learn"
+    impostor.mkdir(parents=True)
+    (impostor / "__init__.py").write_text("raise SystemExit('the wrong learn package')\n")
+    monkeypatch.chdir(tmp_path / "repo")
+    monkeypatch.delenv("PYTHONPATH", raising=False)
     (mine, my_stats), (theirs, their_stats) = _both(_session(tmp_path))
     assert theirs == mine and their_stats == my_stats
 
@@ -79,16 +83,29 @@ def test_an_unreadable_file_raises_here(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError) as there:
         list(read_in_background([(missing, "")]))
     assert str(there.value) == str(here.value)
-    assert multiprocessing.active_children() == []
 
 
-def test_stopping_early_ends_the_child(tmp_path: Path) -> None:
+def test_stopping_early_ends_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[subprocess.Popen[bytes]] = []
+    start = background._start
+
+    def spy(sources: list[tuple[Path, str]]) -> subprocess.Popen[bytes]:
+        started.append(start(sources))
+        return started[-1]
+
+    monkeypatch.setattr(background, "_start", spy)
     messages = read_in_background(_session(tmp_path))
     first = next(messages)
     assert first.role == "user"
-    assert [p.name for p in multiprocessing.active_children()] == ["learn-reader"]
+    assert started[0].poll() is None  # reading on
     messages.close()
-    assert multiprocessing.active_children() == []
+    assert started[0].poll() is not None  # ended, and waited for
+
+
+def test_a_child_that_dies_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(background, "_BOOT", "import sys; sys.exit(7)")
+    with pytest.raises(RuntimeError, match=r"ended unexpectedly \(exit code 7\)"):
+        list(read_in_background(_session(tmp_path)))
 
 
 def test_when_a_process_is_worth_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,7 +134,7 @@ def test_the_digest_is_byte_identical_either_way(
     monkeypatch.setattr(background, "BACKGROUND_FROM_BYTES", 0)
     monkeypatch.setattr(background, "_cores", lambda: 2)
     build_digest(files, tmp_path / "there")  # read in the background
-    assert started == [1] and multiprocessing.active_children() == []
+    assert started == [1]
     build_digest(files, tmp_path / "asked", DigestOptions(background=False))
     assert started == [1]
     names = sorted(p.name for p in (tmp_path / "here").iterdir())

@@ -6,12 +6,15 @@ deduplicate: :func:`learn.transcripts.reader.read_sessions`) and what is done wi
 runs the first half in a child process while the caller does the second, so a large session is
 digested in about the time of the second half alone.
 
-The child streams the messages back in batches over a pipe, encoded with msgspec's MessagePack
-(pickle for a batch MessagePack cannot hold, such as an integer beyond 64 bits), then its
-:class:`ReadStats`. The pipe's buffer bounds what is in flight, so memory stays flat. The
-messages, their order and the statistics are exactly those of ``read_sessions`` (tested). An
-exception in the child (an unreadable file) is raised again in the caller; when the caller stops
-early or is interrupted, the child is ended. The child ignores Ctrl-C: the caller decides.
+The child is a fresh interpreter running this module (the same on every operating system; no
+fork of a process that may hold threads or locks; about 0.07 s to start). It reads the sources from its stdin and writes
+frames to its stdout: batches of messages encoded with msgspec's MessagePack (pickle for a
+batch MessagePack cannot hold, such as an integer beyond 64 bits), then its :class:`ReadStats`,
+or the exception that stopped it. The pipe's buffer bounds what is in flight, so memory stays
+flat. The messages, their order and the statistics are exactly those of ``read_sessions``
+(tested). An exception in the child (an unreadable file) is raised again in the caller; when
+the caller stops early or is interrupted, the child is ended. The child ignores Ctrl-C: the
+caller decides.
 
 Small inputs are read in-process: starting a process costs more than it saves
 (:func:`worth_a_process`).
@@ -20,35 +23,52 @@ Small inputs are read in-process: starting a process costs more than it saves
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import pickle
 import signal
+import struct
+import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import fields
-from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import IO
 
 import msgspec
+import orjson
+
+from learn.transcripts.reader import Message, ReadStats, read_sessions
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-from learn.transcripts.reader import Message, ReadStats, read_sessions
-
 __all__ = ["BACKGROUND_FROM_BYTES", "read_in_background", "worth_a_process"]
 
 #: Inputs at least this large are read in a second process (when there is a second core).
 BACKGROUND_FROM_BYTES = 32 << 20
-_BATCH = 64  # messages per send: small enough that both processes stay busy
+_BATCH = 64  # messages per frame: small enough that both processes stay busy
 _PIPE_BYTES = 1 << 20  # the pipe's buffer where it can be widened (Linux: 64 KiB by default)
 
 _MSGPACK, _PICKLE, _STATS, _ERROR = b"M", b"P", b"S", b"E"
+_HEADER = struct.Struct(">cI")  # a frame: its kind, the length of what follows
 _DECODE = msgspec.msgpack.Decoder(list[Message]).decode
+# The child imports the very ``learn`` package this process runs (wherever it was found: an
+# installation, a checkout on PYTHONPATH, invoke's search root), and everything else from its
+# usual path; ``-P``: not from the current folder (a repository may have its own ``learn/``).
+_PACKAGE = Path(__file__).resolve().parents[1]
+_BOOT = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location(
+    "learn", sys.argv[1], submodule_search_locations=[sys.argv[2]]
+)
+learn = importlib.util.module_from_spec(spec)
+sys.modules["learn"] = learn
+spec.loader.exec_module(learn)
+from learn.transcripts.background import _main
+_main()
+"""
 
 
 def _cores() -> int:
@@ -61,18 +81,24 @@ def worth_a_process(sizes: Sequence[int]) -> bool:
     return sum(sizes) >= BACKGROUND_FROM_BYTES and _cores() >= 2
 
 
-def _serve(sources: list[tuple[Path, str]], out: Connection) -> None:
-    """The child: read, and send the messages, the statistics or the error."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+# --- the child ---------------------------------------------------------------------------
+
+
+def _serve(sources: list[tuple[Path, str]], out: IO[bytes]) -> None:
+    """Read, and write the messages, then the statistics or the error, as frames."""
     encode = msgspec.msgpack.Encoder().encode
-    stats = ReadStats()
+
+    def frame(kind: bytes, payload: bytes) -> None:
+        out.write(_HEADER.pack(kind, len(payload)))
+        out.write(payload)
 
     def send(batch: list[Message]) -> None:
         try:
-            out.send_bytes(_MSGPACK + encode(batch))
+            frame(_MSGPACK, encode(batch))
         except (OverflowError, msgspec.EncodeError):  # e.g. an integer beyond 64 bits
-            out.send_bytes(_PICKLE + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+            frame(_PICKLE, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
 
+    stats = ReadStats()
     try:
         batch: list[Message] = []
         for msg in read_sessions(sources, stats):
@@ -82,58 +108,65 @@ def _serve(sources: list[tuple[Path, str]], out: Connection) -> None:
                 batch = []
         if batch:
             send(batch)
-        out.send_bytes(_STATS + pickle.dumps(stats))
-    except BrokenPipeError:
-        pass  # the parent stopped listening
+        frame(_STATS, pickle.dumps(stats))
     except Exception as exc:  # handed to the parent, which raises it
         try:
             payload = pickle.dumps(exc)
         except Exception:  # an exception that cannot be pickled
             payload = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        out.send_bytes(_ERROR + payload)
-    finally:
-        out.close()
+        frame(_ERROR, payload)
+    out.flush()
 
 
-def _widen(conn: Connection) -> None:
-    """A wider pipe (Linux): the child writes ahead instead of waiting at every 64 KiB."""
-    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
-    if setpipe is not None:
+def _main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    sources = [(Path(path), agent) for path, agent in orjson.loads(sys.stdin.buffer.read())]
+    with contextlib.suppress(BrokenPipeError):  # the parent stopped listening
+        _serve(sources, sys.stdout.buffer)
+
+
+# --- the parent --------------------------------------------------------------------------
+
+
+def _start(sources: Sequence[tuple[Path, str]]) -> subprocess.Popen[bytes]:
+    package = [str(_PACKAGE / "__init__.py"), str(_PACKAGE)]
+    child = subprocess.Popen(
+        [sys.executable, "-P", "-c", _BOOT, *package], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert child.stdin is not None and child.stdout is not None
+    if fcntl is not None and hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: the child writes ahead
         with contextlib.suppress(OSError):  # above the system's limit: the default stays
-            fcntl.fcntl(conn.fileno(), setpipe, _PIPE_BYTES)
+            fcntl.fcntl(child.stdout.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    with child.stdin:
+        child.stdin.write(orjson.dumps([[str(path), agent] for path, agent in sources]))
+    return child
 
 
-def _context() -> multiprocessing.context.DefaultContext:
-    """Fork where it is safe and cheap (Linux, one thread); else a fresh interpreter."""
-    fork = sys.platform == "linux" and threading.active_count() == 1
-    return multiprocessing.get_context("fork" if fork else "spawn")  # type: ignore[return-value]
+def _read_exactly(stream: IO[bytes], n: int, child: subprocess.Popen[bytes]) -> bytes:
+    data = stream.read(n)
+    if len(data) != n:  # the child is gone without a word
+        code = child.wait()
+        raise RuntimeError(f"the transcript reader process ended unexpectedly (exit code {code})")
+    return data
 
 
 def read_in_background(
     sources: Sequence[tuple[Path, str]], stats: ReadStats | None = None
 ) -> Iterator[Message]:
     """:func:`read_sessions`, with the reading done in a child process."""
-    ctx = _context()
-    receive, send = ctx.Pipe(duplex=False)
-    _widen(send)
-    child = ctx.Process(target=_serve, args=(list(sources), send), name="learn-reader", daemon=True)
-    child.start()
-    send.close()  # the child's end: EOF here once the child is gone
+    child = _start(sources)
+    stream = child.stdout
+    assert stream is not None
     done = False
     try:
         while True:
-            try:
-                data = receive.recv_bytes()
-            except EOFError:
-                raise RuntimeError(
-                    f"the transcript reader process ended unexpectedly (exit code {child.exitcode})"
-                ) from None
-            tag, body = data[:1], memoryview(data)[1:]
-            if tag == _MSGPACK:
+            kind, size = _HEADER.unpack(_read_exactly(stream, _HEADER.size, child))
+            body = _read_exactly(stream, size, child)
+            if kind == _MSGPACK:
                 yield from _DECODE(body)
-            elif tag == _PICKLE:
+            elif kind == _PICKLE:
                 yield from pickle.loads(body)
-            elif tag == _STATS:
+            elif kind == _STATS:
                 if stats is not None:
                     read: ReadStats = pickle.loads(body)
                     for f in fields(ReadStats):
@@ -143,7 +176,7 @@ def read_in_background(
             else:
                 raise pickle.loads(body)
     finally:
-        receive.close()
         if not done:
             child.kill()  # stopped early, failed or interrupted: the rest is not wanted
-        child.join()
+        stream.close()
+        child.wait()
