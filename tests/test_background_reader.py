@@ -13,10 +13,11 @@ import pytest
 
 from learn import digest
 from learn.digest import DigestOptions, build_digest
+from learn.privacy import triggers
 from learn.transcripts import background
 from learn.transcripts.background import read_in_background, worth_a_process
 from learn.transcripts.files import SessionFile, discover
-from learn.transcripts.reader import ReadStats, read_sessions
+from learn.transcripts.reader import Block, ReadStats, read_sessions
 from tests.support.transcripts import assistant, fix_session, tool_result, user, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,11 @@ def _session(tmp_path: Path) -> list[tuple[Path, str]]:
         {"type": "tool_use", "id": "t9", "name": "Calc", "input": {"n": 0}}, "u-big", "m"
     )
     lines = [user(f"prompt {i}", f"u-{i}") for i in range(300)]
+    command = {"command": "mysql -pS3cr3tpw db", "description": "mail jane@corp.io"}
+    lines.append(
+        assistant({"type": "tool_use", "id": "t8", "name": "Bash", "input": command}, "u-c", "m-c")
+    )
+    lines.append(tool_result("t8", "see /home/alice/.claude/settings.json", "u-r8"))
     lines.append(user("again", "u-1"))  # a duplicate uuid: dropped
     raw_tail = orjson.dumps(big).replace(b'"n":0', b'"n":%d' % 2**70) + b"\n"
     raw_tail += orjson.dumps(tool_result("t9", "ok", "u-res")) + b"\n"
@@ -41,11 +47,23 @@ def _session(tmp_path: Path) -> list[tuple[Path, str]]:
 
 
 def _both(sources: list[tuple[Path, str]]) -> tuple[tuple[list, ReadStats], tuple[list, ReadStats]]:
+    """What both readers give; the background reader's trigger notes checked, then cleared."""
     here, there = ReadStats(), ReadStats()
-    return (
-        (list(read_sessions(sources, here)), here),
-        (list(read_in_background(sources, there)), there),
-    )
+    theirs = list(read_in_background(sources, there))
+    for msg in theirs:
+        for block in msg.blocks:
+            _check_triggers(block)
+            block.fired = -1
+    return (list(read_sessions(sources, here)), here), (theirs, there)
+
+
+def _check_triggers(block: Block) -> None:
+    """The note covers every trigger of the block's text (of each string of a tool input)."""
+    texts = list(background._strings(block.input)) if block.kind == "tool_use" else [block.text]
+    assert block.fired >= 0
+    for text in texts:
+        fired = triggers.fired(text.encode("utf-8", "surrogatepass"))
+        assert fired & ~block.fired == 0, (text[:80], fired, block.fired)
 
 
 def test_same_messages_and_statistics(tmp_path: Path) -> None:
@@ -54,6 +72,15 @@ def test_same_messages_and_statistics(tmp_path: Path) -> None:
     assert their_stats == my_stats
     assert my_stats.repaired == 1 and my_stats.skipped == 1 and my_stats.duplicates >= 1
     assert any(b.input.get("n") == 2**70 for m in mine for b in m.blocks)  # the pickle path
+
+
+def test_the_trigger_notes_are_there(tmp_path: Path) -> None:
+    blocks = [b for m in read_in_background(_session(tmp_path)) for b in m.blocks]
+    for block in blocks:
+        _check_triggers(block)
+    fired = {b.kind: b.fired for b in blocks if b.fired}
+    assert fired["tool_use"] & triggers.scan_bit(b"-") and fired["tool_use"] & triggers.EMAIL
+    assert fired["tool_result"] & triggers.HOMES and fired["tool_result"] & triggers.CLAUDE
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)

@@ -53,13 +53,17 @@ def scanner() -> SecretScanner:
     return Betterleaks()
 
 
-def scrub(text: str, allow: tuple[str, ...] = ()) -> str:
+def scrub(text: str, allow: tuple[str, ...] = (), fired: int | None = None) -> str:
     """The fast, in-process part of :func:`clean` (what the digest runs over every string).
 
     One Hyperscan pass over the text tells both redaction and the mask which of their checks
-    can find anything (:mod:`learn.privacy.triggers`); usually none can. Short texts repeat a
-    lot in a session (paths, commands, search patterns: a third to a half of the strings the
-    digest scrubs), so their results are remembered."""
+    can find anything (:mod:`learn.privacy.triggers`); usually none can. ``fired``: those
+    triggers, when the caller has them already for this text or for one it is part of (the
+    background reader notes them: ``Block.fired``); then there is no pass at all. Short texts
+    repeat a lot in a session (paths, commands, search patterns: a third to a half of the
+    strings the digest scrubs), so their results are remembered."""
+    if fired is not None and fired >= 0:
+        return _scrub_fired(text, allow, fired)
     if len(text) <= _MEMO_CHARS:
         return _scrub_memo(text, allow)
     return _scrub(text, allow)
@@ -72,7 +76,10 @@ _MEMO_ENTRIES = 4096  # at most about 2 MB of short strings and their results
 def _scrub(text: str, allow: tuple[str, ...]) -> str:
     if len(text) < MIN_LEN:
         return personal.mask(text, allow)  # no secret is this short; substring checks suffice
-    fired = triggers.fired(text.encode("utf-8", "surrogatepass"))
+    return _scrub_fired(text, allow, triggers.fired(text.encode("utf-8", "surrogatepass")))
+
+
+def _scrub_fired(text: str, allow: tuple[str, ...], fired: int) -> str:
     if not fired:
         return text
     redacted = redact(text, fired)
@@ -88,16 +95,26 @@ def forget_scrubbed() -> None:
     _scrub_memo.cache_clear()
 
 
-def scrub_head(text: str, keep: int, allow: tuple[str, ...] = ()) -> str:
+def scrub_head(text: str, keep: int, allow: tuple[str, ...] = (), fired: int | None = None) -> str:
     """:func:`scrub` of ``text[:keep]``, as if the whole text had been scrubbed first (what the
-    digest runs before it shortens a long text)."""
-    return personal.mask(redact_head(text, keep), allow)
+    digest runs before it shortens a long text). ``fired``: as for :func:`scrub`."""
+    return _mask_part(redact_head(text, keep, fired), text, allow, fired)
 
 
-def scrub_slice(text: str, start: int, end: int, allow: tuple[str, ...] = ()) -> str:
+def scrub_slice(
+    text: str, start: int, end: int, allow: tuple[str, ...] = (), fired: int | None = None
+) -> str:
     """:func:`scrub` of ``text[start:end]`` (line-aligned), as if the whole text had been
-    scrubbed first (what the digest runs on the lines it keeps of a tool result)."""
-    return personal.mask(redact_slice(text, start, end), allow)
+    scrubbed first (what the digest runs on the lines it keeps of a tool result). ``fired``: as
+    for :func:`scrub`."""
+    return _mask_part(redact_slice(text, start, end, fired), text, allow, fired)
+
+
+def _mask_part(part: str, text: str, allow: tuple[str, ...], fired: int | None) -> str:
+    """The mask of a redacted part of ``text``: the triggers hold for the part only when
+    redaction left it a plain piece of ``text`` (a marker could make a new neighbour)."""
+    known = fired is not None and fired >= 0 and part in text
+    return personal.mask(part, allow, fired if known else None)
 
 
 def _mask(text: str, found: Iterable[ScanFinding]) -> str:

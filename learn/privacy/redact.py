@@ -944,19 +944,22 @@ def redact(text: str, fired: int | None = None) -> str:
 HEAD_MARGIN = 512
 
 
-def redact_slice(text: str, start: int, end: int) -> str:
+def redact_slice(text: str, start: int, end: int, fired: int | None = None) -> str:
     """``text[start:end]`` as :func:`redact` of the whole text would show it: a secret across
     either edge is replaced whole. Only ``HEAD_MARGIN`` characters either side are scanned, so a
-    few lines kept from a long text cost a few lines' work."""
+    few lines kept from a long text cost a few lines' work. ``fired``: the triggers of
+    ``text`` (or of a text it is part of), when the caller already has them."""
     lo = max(0, start - HEAD_MARGIN)
     window = text[lo : end + HEAD_MARGIN]
     a, b = start - lo, end - lo
-    found = [f for f in find_secrets(window) if f.start < b and f.end > a]
+    found = [f for f in find_secrets(window, fired) if f.start < b and f.end > a]
+    if not found:
+        return redact(window[a:b], fired)
     a = min([a, *(f.start for f in found)])
     b = max([b, *(f.end for f in found)])
     return redact(_apply(window[a:b], [Finding(f.kind, f.start - a, f.end - a) for f in found]))
 
 
-def redact_head(text: str, keep: int) -> str:
+def redact_head(text: str, keep: int, fired: int | None = None) -> str:
     """``redact_slice(text, 0, keep)``: the head of a long text about to be shortened."""
-    return redact_slice(text, 0, keep)
+    return redact_slice(text, 0, keep, fired)

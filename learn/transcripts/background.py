@@ -32,11 +32,12 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import msgspec
 import orjson
 
+from learn.privacy import triggers
 from learn.transcripts.reader import Message, ReadStats, read_sessions
 
 try:
@@ -102,6 +103,7 @@ def _serve(sources: list[tuple[Path, str]], out: IO[bytes]) -> None:
     try:
         batch: list[Message] = []
         for msg in read_sessions(sources, stats):
+            _note_triggers(msg)
             batch.append(msg)
             if len(batch) == _BATCH:
                 send(batch)
@@ -116,6 +118,26 @@ def _serve(sources: list[tuple[Path, str]], out: IO[bytes]) -> None:
             payload = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
         frame(_ERROR, payload)
     out.flush()
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _note_triggers(msg: Message) -> None:
+    """Work out each block's privacy triggers here, where there is time to spare, so the
+    digest needs no Hyperscan pass of its own for a text (or a part of it) that fires none.
+    A tool call's strings are joined: what fires in one of them fires in the whole."""
+    for block in msg.blocks:
+        text = "\n".join(_strings(block.input)) if block.kind == "tool_use" else block.text
+        block.fired = triggers.fired(text.encode("utf-8", "surrogatepass")) if text else 0
 
 
 def _main() -> None:

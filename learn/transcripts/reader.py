@@ -71,6 +71,9 @@ class Block(msgspec.Struct, gc=False):
     tool_id: str = ""  # tool_use id, or the tool_use_id a result answers
     is_error: bool = False  # tool_result
     images: int = 0  # images inside a tool_result
+    # The privacy triggers of ``text`` (of a tool_use: of its input's strings), when the
+    # background reader worked them out (learn.transcripts.background); -1: not known.
+    fired: int = -1
 
 
 class Message(msgspec.Struct):
