@@ -142,7 +142,9 @@ def _note_triggers(msg: Message) -> None:
 
 def _main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    sources = [(Path(path), agent) for path, agent in orjson.loads(sys.stdin.buffer.read())]
+    header, database = sys.stdin.buffer.read().split(b"\n", 1)
+    triggers.use_serialized(database)  # the parent's: no compiling here
+    sources = [(Path(path), agent) for path, agent in orjson.loads(header)]
     with contextlib.suppress(BrokenPipeError):  # the parent stopped listening
         _serve(sources, sys.stdout.buffer)
 
@@ -159,8 +161,11 @@ def _start(sources: Sequence[tuple[Path, str]]) -> subprocess.Popen[bytes]:
     if fcntl is not None and hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: the child writes ahead
         with contextlib.suppress(OSError):  # above the system's limit: the default stays
             fcntl.fcntl(child.stdout.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-    with child.stdin:
-        child.stdin.write(orjson.dumps([[str(path), agent] for path, agent in sources]))
+    # The sources, then the triggers' database (compiled here while the child starts). A child
+    # that is gone already is reported by the reading (its exit code).
+    with contextlib.suppress(BrokenPipeError), child.stdin:
+        child.stdin.write(orjson.dumps([[str(path), agent] for path, agent in sources]) + b"\n")
+        child.stdin.write(triggers.serialized())
     return child
 
 
