@@ -16,7 +16,6 @@ Nothing is held in memory beyond the event being written.
 from __future__ import annotations
 
 import difflib
-import heapq
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -26,6 +25,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from learn.error_lines import error_spans
 from learn.privacy.outbound import forget_scrubbed, scrub, scrub_head, scrub_slice
 from learn.privacy.redact import HEAD_MARGIN
 from learn.transcripts.background import read_in_background, worth_a_process
@@ -60,23 +60,6 @@ _NOISE_TAGS = re.compile(
 _COMMAND_NAME = re.compile(r"<command-name>\s*(.*?)\s*</command-name>", re.S)
 _COMMAND_TAGS = re.compile(r"</?(command-message|command-args|local-command-stdout)>")
 _INTERRUPT = re.compile(r"\[Request interrupted by user[^\]]*\]")
-_ERROR_LINE = re.compile(
-    r"error|exception|traceback|failed|failure|fatal|denied|not found|no such|cannot|"
-    r"can't|unable|invalid|refused|exit code [1-9]|✗|\bFAIL",
-    re.I,
-)
-# The same words for lower-cased text, without re.I ("fail" covers failed, failure and FAIL).
-_ERROR_WORDS = re.compile(
-    r"error|exception|traceback|fail|fatal|denied|not found|no such|cannot|can't|unable|"
-    r"invalid|refused|exit code [1-9]|✗"
-)
-# _ERROR_WORDS as plain substrings (str.find is several times faster than the alternation); "exit
-# code [1-9]" is found as its prefix and checked for the digit.
-_ERROR_NEEDLES = tuple(
-    word for word in _ERROR_WORDS.pattern.split("|") if word != "exit code [1-9]"
-)
-_ERROR_NEEDLES_ASCII = tuple(word for word in _ERROR_NEEDLES if word.isascii())
-_EXIT_CODE = "exit code "
 
 
 class Event(msgspec.Struct, omit_defaults=True):
@@ -179,67 +162,6 @@ def clean_text(text: str) -> tuple[str, bool]:
     return text.strip(), interrupted
 
 
-def _error_spans(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
-    """Up to ``limit`` (start, end) spans of lines in ``text[start:end]`` that look like errors.
-
-    The error words are found with ``str.find`` in the lower-cased text (several times faster
-    than the alternation), merged in order of position: a heap holds each word's next
-    occurrence, and a word is searched again only once the scan has passed it. Offsets map back
-    because lower-casing keeps the length — else the case-insensitive pattern is used.
-    """
-    haystack = text.lower()
-    if len(haystack) != len(text):
-        return _error_spans_re(text, start, end, limit)
-    find = haystack.find
-    words = _ERROR_NEEDLES_ASCII if text.isascii() else _ERROR_NEEDLES
-    ahead = [(at, word) for word in words if (at := find(word, start, end)) != -1]
-    exit_at = _find_exit_code(haystack, start, end)
-    if exit_at != -1:
-        ahead.append((exit_at, _EXIT_CODE))
-    heapq.heapify(ahead)
-    spans: list[tuple[int, int]] = []
-    pos = start
-    while ahead and len(spans) < limit:
-        at, word = ahead[0]
-        if at < pos:  # passed: this word's next occurrence
-            at = _find_exit_code(haystack, pos, end) if word is _EXIT_CODE else find(word, pos, end)
-            if at == -1:
-                heapq.heappop(ahead)
-            else:
-                heapq.heapreplace(ahead, (at, word))
-            continue
-        line_start = text.rfind("\n", 0, at) + 1
-        line_end = text.find("\n", at)
-        line_end = len(text) if line_end == -1 else line_end
-        spans.append((line_start, line_end))
-        pos = line_end + 1
-    return spans
-
-
-def _find_exit_code(haystack: str, pos: int, end: int) -> int:
-    """Where "exit code [1-9]" next starts in ``haystack[pos:end]``, or -1."""
-    at = haystack.find(_EXIT_CODE, pos, end)
-    while at != -1 and not (at + 11 <= end and haystack[at + 10] in "123456789"):
-        at = haystack.find(_EXIT_CODE, at + 1, end)
-    return at
-
-
-def _error_spans_re(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
-    """:func:`_error_spans` for text whose length lower-casing changes (case-insensitive)."""
-    spans: list[tuple[int, int]] = []
-    pos = start
-    while len(spans) < limit:
-        match = _ERROR_LINE.search(text, pos, end)
-        if match is None:
-            break
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        line_end = text.find("\n", match.end())
-        line_end = len(text) if line_end == -1 else line_end
-        spans.append((line_start, line_end))
-        pos = line_end + 1
-    return spans
-
-
 def _nth_newline(text: str, n: int) -> int:
     """Offset just past the n-th line (len(text) if there are fewer lines)."""
     pos = 0
@@ -281,7 +203,7 @@ def result_excerpt(
 
     errors: list[str] = []
     if want_errors:
-        spans = _error_spans(text, 0, len(text), opts.result_error_lines)
+        spans = error_spans(text, 0, len(text), opts.result_error_lines)
         errors = [piece(a, b).strip()[:300] for a, b in spans]
     keep = opts.result_head + opts.result_tail + opts.result_error_lines
     if len(text) <= 2_000 and text.count("\n") < keep:
@@ -289,7 +211,7 @@ def result_excerpt(
     head_end = _nth_newline(text, opts.result_head)
     tail_start = max(head_end, _nth_newline_from_end(text, opts.result_tail))
     picked = [
-        piece(a, b) for a, b in _error_spans(text, head_end, tail_start, opts.result_error_lines)
+        piece(a, b) for a, b in error_spans(text, head_end, tail_start, opts.result_error_lines)
     ]
     middle_lines = text.count("\n", head_end, tail_start)
     omitted = max(0, middle_lines - len(picked))

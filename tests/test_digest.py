@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from learn import digest
+from learn import error_lines
 from learn.digest import DigestOptions, build_digest, clean_text, load_events, result_excerpt
 from learn.privacy.redact import redact
 from learn.transcripts.files import discover
@@ -235,9 +235,9 @@ def test_result_excerpt_keeps_head_tail_and_errors(lines: list[str], trailing: b
 
 def _spans_by_pattern(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
     """The definition: lines in ``text[start:end]`` where an error pattern matches, in order."""
-    haystack, pattern = text.lower(), digest._ERROR_WORDS
+    haystack, pattern = text.lower(), error_lines.ERROR_WORDS
     if len(haystack) != len(text):
-        haystack, pattern = text, digest._ERROR_LINE
+        haystack, pattern = text, error_lines.ERROR_LINE
     spans: list[tuple[int, int]] = []
     pos = start
     while len(spans) < limit and (match := pattern.search(haystack, pos, end)):
@@ -265,9 +265,18 @@ def test_error_lines_are_the_lines_the_error_pattern_matches(
 ) -> None:
     text = "".join(pieces)
     start, end = sorted(min(c, len(text)) for c in cut)
-    assert digest._error_spans(text, start, end, limit) == _spans_by_pattern(
+    assert error_lines.error_spans(text, start, end, limit) == _spans_by_pattern(
         text, start, end, limit
     )
+
+
+@pytest.mark.parametrize("line", ["ok", "Error: x", "an error, another error"])
+def test_error_lines_in_text_with_more_error_words_than_one_pass_collects(line: str) -> None:
+    text = "\n".join([line] * 600 + ["exit code 2"] * 600 + ["FAIL"])  # over 1,000 words
+    for start, end, limit in [(0, len(text), 8), (3, len(text) - 5, 2_000), (500, 9_000, 5)]:
+        assert error_lines.error_spans(text, start, end, limit) == _spans_by_pattern(
+            text, start, end, limit
+        )
 
 
 def test_integers_beyond_64_bits_in_a_tool_input_read_as_floats(tmp_path: Path) -> None:
