@@ -276,7 +276,14 @@ def _big_ints_as_floats(value: Any) -> Any:
 
 
 _EDIT_TOOLS = frozenset({"Edit", "MultiEdit"})
-_WORDS = re.compile(r"\S+")
+_EDIT_KEYS = ("old_string", "new_string", "edits")  # what edit_change reads of a tool input
+_MOST_WORDS = 3_000  # words of a side compared
+
+
+def _edit_input(tool_input: dict[str, Any], allow: tuple[str, ...]) -> dict[str, Any]:
+    """The part of an edit call's input that :func:`edit_change` reads, every string in it
+    scrubbed (before it cuts words short); the rest would be scrubbed for nothing."""
+    return {k: _scrubbed(tool_input[k], allow) for k in _EDIT_KEYS if k in tool_input}
 
 
 def edit_change(tool_input: dict[str, Any], limit: int = 240) -> str:
@@ -297,7 +304,9 @@ def edit_change(tool_input: dict[str, Any], limit: int = 240) -> str:
         pairs = [(str(tool_input.get("old_string", "")), str(tool_input.get("new_string", "")))]
     parts: list[str] = []
     for old, new in pairs:
-        a, b = _WORDS.findall(old)[:3_000], _WORDS.findall(new)[:3_000]
+        # The first words (str.split splits at the whitespace r"\S+" stops at), no more split.
+        a = old.split(None, _MOST_WORDS)[:_MOST_WORDS]
+        b = new.split(None, _MOST_WORDS)[:_MOST_WORDS]
         matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
         for op, i1, i2, j1, j2 in matcher.get_opcodes():
             if op == "equal":
@@ -398,7 +407,7 @@ class _EventBuilder:
                 self.next_call += 1
                 self.calls[block.tool_id] = (self.next_call, block.name)
                 change = (
-                    edit_change(_scrubbed(block.input, opts.email_allow))  # scrubbed, then cut
+                    edit_change(_edit_input(block.input, opts.email_allow))  # scrubbed, then cut
                     if block.name in _EDIT_TOOLS
                     else ""
                 )
