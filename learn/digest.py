@@ -143,11 +143,14 @@ def shorten(text: str, limit: int) -> str:
 def scrub_short(text: str, limit: int, allow: tuple[str, ...] = ()) -> str:
     """``shorten(scrub(text), limit)``: secrets and personal data out before the cut (a cut token
     would no longer match), scrubbing only what is kept and enough past the cut that a secret
-    across it is found whole."""
+    across it is found whole. (``shorten`` is written out: this runs for most strings.)"""
     keep = limit - limit // 5
-    if len(text) <= keep + 2 * HEAD_MARGIN:  # cheaper to scrub it all than a head and margin
-        return shorten(scrub(text, allow), limit)
-    return f"{scrub_head(text, keep, allow)}… [+{len(text) - keep:,} chars]"
+    if len(text) > keep + 2 * HEAD_MARGIN:  # cheaper to scrub a head and margin than it all
+        return f"{scrub_head(text, keep, allow)}… [+{len(text) - keep:,} chars]"
+    text = scrub(text, allow)
+    if len(text) <= limit:
+        return text
+    return f"{text[:keep]}… [+{len(text) - keep:,} chars]"
 
 
 def clean_text(text: str) -> tuple[str, bool]:
@@ -336,126 +339,125 @@ class _EventBuilder:
 
     def __init__(self, opts: DigestOptions) -> None:
         self.opts = opts
+        self.allow = opts.email_allow
         self.n = 0
         self.calls: dict[str, tuple[int, str]] = {}  # tool_use id -> (call number, tool name)
         self.next_call = 0
         self.after_interrupt = False  # the next prompt redirects interrupted work
 
-    def short(self, text: str, limit: int) -> str:
-        """Secrets and personal data out before the text is shortened (a cut token would not match)."""
-        return scrub_short(text, limit, self.opts.email_allow)
-
     def events(self, msg: Message) -> list[Event]:
-        """The events of one message, numbered on from the previous message's."""
-        opts = self.opts
-        session, agent, role = msg.session_id[:8], msg.agent, msg.role
+        """The events of one message, numbered on from the previous message's.
+
+        Every text is scrubbed (secrets, personal data) before it is shortened: a cut token
+        would no longer match.
+        """
+        role, allow = msg.role, self.allow
+        session, agent = msg.session_id[:8], msg.agent
         if role == "summary":
             self.n += 1
-            text = self.short(msg.blocks[0].text, 300)
+            text = scrub_short(msg.blocks[0].text, 300, allow)
             return [Event(self.n, "summary", text, session=session, agent=agent)]
         if role == "system":
             kind = "compaction" if "compact" in msg.subtype else "error"
             self.n += 1
-            text = self.short(msg.blocks[0].text, 600)
+            text = scrub_short(msg.blocks[0].text, 600, allow)
             return [Event(self.n, kind, text, session=session, agent=agent)]
         if msg.is_meta:
             return []
         if msg.is_compact_summary:
             text = " ".join(b.text for b in msg.blocks if b.kind == "text")
             self.n += 1
-            text = self.short(text, 2_000)
+            text = scrub_short(text, 2_000, allow)
             return [Event(self.n, "compaction", text, session=session, agent=agent)]
         out: list[Event] = []
         for block in msg.blocks:
             kind = block.kind
-            if kind == "text":
-                text, interrupted = clean_text(block.text)
-                if not text and not interrupted:
-                    continue
-                self.n += 1
-                if role == "assistant" and msg.is_api_error:
-                    text = self.short(text, 600)
-                    out.append(Event(self.n, "error", text, session=session, agent=agent))
-                elif role == "user" and not text:  # a bare interrupt marker
-                    self.after_interrupt = True
-                    out.append(Event(self.n, "interrupt", session=session, agent=agent))
-                elif role == "user":
-                    text = self.short(text, opts.text_chars)
-                    out.append(
-                        Event(
-                            self.n,
-                            "prompt",
-                            text,
-                            session=session,
-                            agent=agent,
-                            interrupted=interrupted or self.after_interrupt,
-                        )
-                    )
-                    self.after_interrupt = False
-                else:
-                    text = self.short(text, opts.text_chars)
-                    out.append(Event(self.n, "text", text, session=session, agent=agent))
+            if kind == "tool_result":
+                out.append(self._result(block, msg.cwd, session, agent))
+            elif kind == "tool_use":
+                out.append(self._call(block, msg.cwd, session, agent))
+            elif kind == "text":
+                event = self._text(block.text, msg, session, agent)
+                if event is not None:
+                    out.append(event)
             elif kind == "thinking":
                 self.n += 1
-                text = self.short(block.text, opts.thinking_chars)
+                text = scrub_short(block.text, self.opts.thinking_chars, allow)
                 out.append(Event(self.n, "thinking", text, session=session, agent=agent))
             elif kind == "image":
                 self.n += 1
                 kind = "prompt" if role == "user" else "text"
                 out.append(Event(self.n, kind, "[image]", session=session, agent=agent))
-            elif kind == "tool_use":
-                self.next_call += 1
-                self.calls[block.tool_id] = (self.next_call, block.name)
-                change = (
-                    edit_change(_edit_input(block.input, opts.email_allow))  # scrubbed, then cut
-                    if block.name in _EDIT_TOOLS
-                    else ""
-                )
-                params = _params(block.input, msg.cwd, opts.param_chars, opts.email_allow)
-                self.n += 1
-                out.append(
-                    Event(
-                        self.n,
-                        "call",
-                        session=session,
-                        agent=agent,
-                        tool=block.name,
-                        call=self.next_call,
-                        params=params,
-                        change=change,
-                    )
-                )
-            elif kind == "tool_result":
-                out.append(self._result(block, msg.cwd, session, agent))
         return out
+
+    def _text(self, text: str, msg: Message, session: str, agent: str) -> Event | None:
+        text, interrupted = clean_text(text)
+        if not text and not interrupted:
+            return None
+        self.n += 1
+        role = msg.role
+        if role == "assistant" and msg.is_api_error:
+            text = scrub_short(text, 600, self.allow)
+            return Event(self.n, "error", text, session=session, agent=agent)
+        if role == "user" and not text:  # a bare interrupt marker
+            self.after_interrupt = True
+            return Event(self.n, "interrupt", session=session, agent=agent)
+        text = scrub_short(text, self.opts.text_chars, self.allow)
+        if role != "user":
+            return Event(self.n, "text", text, session=session, agent=agent)
+        interrupted = interrupted or self.after_interrupt
+        self.after_interrupt = False
+        return Event(self.n, "prompt", text, session=session, agent=agent, interrupted=interrupted)
+
+    def _call(self, block: Block, cwd: str, session: str, agent: str) -> Event:
+        self.next_call += 1
+        self.calls[block.tool_id] = (self.next_call, block.name)
+        change = (
+            edit_change(_edit_input(block.input, self.allow))  # scrubbed, then cut
+            if block.name in _EDIT_TOOLS
+            else ""
+        )
+        params = _params(block.input, cwd, self.opts.param_chars, self.allow)
+        self.n += 1
+        return Event(
+            self.n,
+            "call",
+            session=session,
+            agent=agent,
+            tool=block.name,
+            call=self.next_call,
+            params=params,
+            change=change,
+        )
 
     def _result(self, block: Block, cwd: str, session: str, agent: str) -> Event:
         number, name = self.calls.pop(block.tool_id, (0, "?"))
-        errors: list[str] = []
-        if name in _FILE_READERS and not block.is_error:
+        is_error = block.is_error
+        if name in _FILE_READERS and not is_error:
             # The file is in the repository: its content adds tokens, not knowledge. (Its lines
             # are counted as the cwd stripped would leave them: the same unless cwd has one.)
             raw = _strip_cwd(block.text, cwd) if "\n" in cwd else block.text
             text = f"[{raw.count(chr(10)) + 1:,} lines read]"
+            errors: list[str] = []
         else:
             raw = _strip_cwd(block.text, cwd)
-            text, errors = result_excerpt(
-                raw, self.opts, want_errors=block.is_error, allow=self.opts.email_allow
-            )
+            text, errors = result_excerpt(raw, self.opts, want_errors=is_error, allow=self.allow)
         if block.images:
             text += f"\n[{block.images} image(s)]"
         self.n += 1
-        return Event(
-            self.n,
-            "result",
-            text,
-            session=session,
-            agent=agent,
-            tool=name,
-            call=number,
-            is_error=block.is_error,
-            error_lines=errors if block.is_error else [],
-        )
+        if is_error:
+            return Event(
+                self.n,
+                "result",
+                text,
+                session=session,
+                agent=agent,
+                tool=name,
+                call=number,
+                is_error=True,
+                error_lines=errors,
+            )
+        return Event(self.n, "result", text, session=session, agent=agent, tool=name, call=number)
 
 
 _LABELS = {
@@ -472,32 +474,58 @@ def render_event(ev: Event) -> str:
     """One event as compact text: a tagged first line, continuation lines indented."""
     kind = ev.kind
     if kind == "call":
-        args = ", ".join(f"{k}={_inline(v)}" for k, v in ev.params.items())
+        args = ", ".join([f"{k}={_inline(v)}" for k, v in ev.params.items()])
         return f"[{ev.n}] CALL #{ev.call} {ev.tool}({args})\n"
     if kind == "result":
         tag = "RESULT ERROR" if ev.is_error else "RESULT"
-        return f"[{ev.n}] {tag} #{ev.call} {ev.tool}:" + _block(ev.text)
+        return _block(f"[{ev.n}] {tag} #{ev.call} {ev.tool}:", ev.text)
     if kind == "prompt":
         label = "USER (after interrupt)" if ev.interrupted else "USER"
     else:
         label = _LABELS[kind]
     if not ev.text:
         return f"[{ev.n}] {label}\n"
-    return f"[{ev.n}] {label}:" + _block(ev.text)
+    return _block(f"[{ev.n}] {label}:", ev.text)
 
 
 _NEEDS_QUOTES = re.compile(r'[ ,()"\n=]')
 
 
 def _inline(value: str) -> str:
-    return orjson.dumps(value).decode() if _NEEDS_QUOTES.search(value) else value
+    """The value as is, or quoted (JSON) when it holds a space or a character of the call syntax.
+    A space, the usual reason, is looked for first: ``in`` costs less than the pattern."""
+    if " " in value or _NEEDS_QUOTES.search(value):
+        return orjson.dumps(value).decode()
+    return value
 
 
-def _block(text: str) -> str:
+def _block(head: str, text: str) -> str:
+    """``head`` and ``text`` on one line, or ``text``'s lines indented under ``head``."""
+    if "\n" in text and _breaks_only_at_newlines(text):
+        return f"{head}\n  | {text.replace(chr(10), _INDENTED_BREAK)}\n"
     lines = text.splitlines()
     if len(lines) <= 1:
-        return f" {lines[0]}\n" if lines else " \n"
-    return "\n  | " + "\n  | ".join(lines) + "\n"
+        return f"{head} {lines[0]}\n" if lines else f"{head} \n"
+    return f"{head}\n  | " + _INDENTED_BREAK.join(lines) + "\n"
+
+
+_INDENTED_BREAK = "\n  | "
+
+
+def _breaks_only_at_newlines(text: str) -> bool:
+    """Whether ``text`` splits into lines at "\n" only, and not after its end: then one replace
+    indents a text of many lines as splitting and joining would, without a string per line. A
+    few ``in`` tests cost less than that split (not less than the split of a single line)."""
+    if not text.isascii() or text.endswith("\n"):
+        return False
+    return not (  # the other breaks of str.splitlines in ASCII (written out: a loop costs more)
+        "\r" in text
+        or "\x0b" in text
+        or "\x0c" in text
+        or "\x1c" in text
+        or "\x1d" in text
+        or "\x1e" in text
+    )
 
 
 class _ChunkWriter:
@@ -534,16 +562,20 @@ class _ChunkWriter:
             self._write("\n" + header)
 
     def add(self, text: str) -> None:
-        if not self.open or (
-            self.size + len(text) > self.budget and self.size > len(self.context) + 80
-        ):
+        """``_write`` written out: this runs for every event."""
+        size = len(text)
+        if not self.open or (self.size + size > self.budget and self.size > len(self.context) + 80):
             self._open()
-        self._write(text)
+        self.parts.append(text)
+        self.size += size
+        self.total += size
 
     def close(self) -> None:
         if self.open:
             with self.paths[-1].open("w", encoding="utf-8") as fh:
-                fh.write("".join(self.parts))
+                # Part by part: most are ASCII, which is encoded by copying; joined, one
+                # wider character makes the whole chunk wide, and slower to encode.
+                fh.writelines(self.parts)
             self.parts = []
             self.open = False
 
