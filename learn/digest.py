@@ -167,12 +167,11 @@ def clean_text(text: str) -> tuple[str, bool]:
 
 def _nth_newline(text: str, n: int) -> int:
     """Offset just past the n-th line (len(text) if there are fewer lines)."""
-    pos = 0
+    pos, find = 0, text.find
     for _ in range(n):
-        found = text.find("\n", pos)
-        if found == -1:
+        pos = find("\n", pos) + 1
+        if pos == 0:
             return len(text)
-        pos = found + 1
     return pos
 
 
@@ -221,7 +220,7 @@ def result_excerpt(
     head = piece(0, head_end).splitlines()
     tail = piece(tail_start, len(text)).splitlines()
     body = [*head, f"… [{omitted:,} lines omitted]", *picked, *tail]
-    return shorten("\n".join(ln[:300] for ln in body), 3_000), errors
+    return shorten("\n".join([ln[:300] for ln in body]), 3_000), errors
 
 
 def _relative(value: str, cwd: str) -> str:
@@ -238,13 +237,16 @@ def _strip_cwd(text: str, cwd: str) -> str:
     return text
 
 
+_PATH_KEYS = frozenset({"file_path", "path", "notebook_path"})  # shown relative to the cwd
+
+
 def _params(
     tool_input: dict[str, Any], cwd: str, limit: int, allow: tuple[str, ...] = ()
 ) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in tool_input.items():
         text = value if isinstance(value, str) else _json_text(value)
-        if key in ("file_path", "path", "notebook_path"):
+        if key in _PATH_KEYS:
             text = _relative(text, cwd)
         out[str(key)] = scrub_short(text, limit, allow)
     return out
@@ -624,7 +626,7 @@ def build_digest(
     writer = _ChunkWriter(out_dir, opts.token_budget * CHARS_PER_TOKEN, title)
     sessions: list[str] = []
     section = ("", "")
-    encode_lines = _EVENT_ENCODER.encode_lines
+    encode_lines, add = _EVENT_ENCODER.encode_lines, writer.add
     seen_sessions: set[str] = set()
     n_events = n_prompts = n_tool_errors = 0
     with (out_dir / "events.jsonl").open("wb", buffering=_WRITE_BUFFER) as events_fh:
@@ -640,7 +642,7 @@ def build_digest(
                 section = (first.session, first.agent)
                 writer.section(_section_header(*section))
             for ev in events:
-                writer.add(render_event(ev))
+                add(render_event(ev))
                 if ev.kind == "prompt":
                     n_prompts += 1
                 elif ev.is_error and ev.kind == "result":

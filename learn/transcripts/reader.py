@@ -574,9 +574,12 @@ def read_file(path: Path, stats: ReadStats, seen: set[str], agent: str = "") -> 
                     typed = _decode_typed(line, check_utf8=not block_utf8)
                     if typed is not None:
                         n_lines += 1
-                        if _duplicate(typed.uuid, seen):
-                            n_duplicates += 1
-                            continue
+                        uuid = typed.uuid
+                        if uuid:  # _duplicate written out: this runs for every line
+                            if uuid in seen:
+                                n_duplicates += 1
+                                continue
+                            seen.add(uuid)
                         msg = _typed_message(typed, agent)
                     else:
                         counted, entry = _decode_dict(line, stats, path, lineno)
