@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from learn import error_lines
-from learn.digest import DigestOptions, build_digest, clean_text, load_events, result_excerpt
+from learn.digest import (
+    DigestOptions,
+    Event,
+    build_digest,
+    clean_text,
+    load_events,
+    render_event,
+    result_excerpt,
+)
 from learn.privacy.redact import redact
 from learn.transcripts.files import discover
 from tests.support.repos import EXAMPLES
@@ -295,3 +303,19 @@ def test_events_file_leaves_out_empty_fields(tmp_path: Path) -> None:
     build_digest(discover([path]), tmp_path / "d")
     line = (tmp_path / "d" / "events.jsonl").read_bytes()
     assert line == b'{"n":1,"kind":"prompt","text":"hello","session":"s-1"}\n'
+
+
+@given(
+    text=st.lists(
+        st.sampled_from(["a", "b c", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028"]),
+        max_size=12,
+    ).map("".join)
+)
+def test_rendered_text_lines_are_its_splitlines(text: str) -> None:
+    """However a tool result breaks into lines, the rendering shows str.splitlines' lines."""
+    rendered = render_event(Event(1, "result", text, tool="X", call=2))
+    lines = text.splitlines()
+    if len(lines) <= 1:
+        assert rendered == f"[1] RESULT #2 X: {lines[0] if lines else ''}\n"
+    else:
+        assert rendered == "[1] RESULT #2 X:\n" + "".join(f"  | {line}\n" for line in lines)
