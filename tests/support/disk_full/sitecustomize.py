@@ -33,6 +33,10 @@ class _FullDisk:
         self._room -= len(data)
         return int(self._fh.write(data))
 
+    def writelines(self, lines: Any) -> None:
+        for data in lines:
+            self.write(data)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._fh, name)
 
