@@ -178,8 +178,9 @@ def _nth_newline(text: str, n: int) -> int:
 def _nth_newline_from_end(text: str, n: int) -> int:
     """Offset where the last n lines start."""
     pos = len(text) - 1 if text.endswith("\n") else len(text)  # the final newline ends a line
+    rfind = text.rfind
     for _ in range(n):
-        found = text.rfind("\n", 0, pos)
+        found = rfind("\n", 0, pos)
         if found == -1:
             return 0
         pos = found
@@ -439,7 +440,8 @@ class _EventBuilder:
             # The file is in the repository: its content adds tokens, not knowledge. (Its lines
             # are counted as the cwd stripped would leave them: the same unless cwd has one.)
             raw = _strip_cwd(block.text, cwd) if "\n" in cwd else block.text
-            text = f"[{raw.count(chr(10)) + 1:,} lines read]"
+            lines = raw.count("\n") + 1
+            text = f"[{lines:,} lines read]"
             errors: list[str] = []
         else:
             raw = _strip_cwd(block.text, cwd)

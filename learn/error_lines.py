@@ -50,7 +50,7 @@ def error_spans(text: str, start: int, end: int, limit: int) -> list[tuple[int, 
     if text.isascii():
         starts = _ascii_word_starts(text, start, end)
         if starts is not None:
-            return _lines_at(text, sorted(starts), limit)
+            return _lines_at(text, sorted(starts), limit) if starts else []
     haystack = text.lower()
     if len(haystack) != len(text):
         return _spans_by_pattern(text, start, end, limit)
