@@ -140,14 +140,16 @@ def shorten(text: str, limit: int) -> str:
     return f"{text[: limit - limit // 5]}… [+{len(text) - (limit - limit // 5):,} chars]"
 
 
-def scrub_short(text: str, limit: int, allow: tuple[str, ...] = ()) -> str:
+def scrub_short(
+    text: str, limit: int, allow: tuple[str, ...] = (), fired: int | None = None
+) -> str:
     """``shorten(scrub(text), limit)``: secrets and personal data out before the cut (a cut token
     would no longer match), scrubbing only what is kept and enough past the cut that a secret
     across it is found whole. (``shorten`` is written out: this runs for most strings.)"""
     keep = limit - limit // 5
     if len(text) > keep + 2 * HEAD_MARGIN:  # cheaper to scrub a head and margin than it all
-        return f"{scrub_head(text, keep, allow)}… [+{len(text) - keep:,} chars]"
-    text = scrub(text, allow)
+        return f"{scrub_head(text, keep, allow, fired)}… [+{len(text) - keep:,} chars]"
+    text = scrub(text, allow, fired)
     if len(text) <= limit:
         return text
     return f"{text[:keep]}… [+{len(text) - keep:,} chars]"
@@ -191,18 +193,24 @@ _SCRUB_WHOLE = 16_000  # characters: a longer tool result is scrubbed piece by p
 
 
 def result_excerpt(
-    text: str, opts: DigestOptions, *, want_errors: bool = True, allow: tuple[str, ...] = ()
+    text: str,
+    opts: DigestOptions,
+    *,
+    want_errors: bool = True,
+    allow: tuple[str, ...] = (),
+    fired: int | None = None,
 ) -> tuple[str, list[str]]:
     """Head + error lines + tail of a tool result, and (if wanted) the error lines on their own.
     Each piece kept is scrubbed (secrets, personal data) before any cut, as the whole text would
-    be (``scrub_slice``: a secret across a piece's edge is found whole)."""
+    be (``scrub_slice``: a secret across a piece's edge is found whole). ``fired``: the privacy
+    triggers of ``text`` (``Block.fired``), when known."""
 
     whole = len(text) <= _SCRUB_WHOLE  # scanning it all costs less than the pieces' margins
     if whole:
-        text = scrub(text, allow)
+        text = scrub(text, allow, fired)
 
     def piece(a: int, b: int) -> str:
-        return text[a:b] if whole else scrub_slice(text, a, b, allow)
+        return text[a:b] if whole else scrub_slice(text, a, b, allow, fired)
 
     errors: list[str] = []
     if want_errors:
@@ -242,25 +250,33 @@ _PATH_KEYS = frozenset({"file_path", "path", "notebook_path"})  # shown relative
 
 
 def _params(
-    tool_input: dict[str, Any], cwd: str, limit: int, allow: tuple[str, ...] = ()
+    tool_input: dict[str, Any],
+    cwd: str,
+    limit: int,
+    allow: tuple[str, ...] = (),
+    fired: int | None = None,
 ) -> dict[str, str]:
+    """Each parameter as a string, scrubbed and shortened. ``fired``: the privacy triggers of
+    the input's strings (``Block.fired``); they hold for a string and for a piece of it, not
+    for JSON made of other values or a path whose separators were turned."""
     out: dict[str, str] = {}
     for key, value in tool_input.items():
         text = value if isinstance(value, str) else _json_text(value)
         if key in _PATH_KEYS:
             text = _relative(text, cwd)
-        out[str(key)] = scrub_short(text, limit, allow)
+        hint = fired if isinstance(value, str) and (text is value or "\\" not in value) else None
+        out[str(key)] = scrub_short(text, limit, allow, hint)
     return out
 
 
-def _scrubbed(value: Any, allow: tuple[str, ...]) -> Any:
+def _scrubbed(value: Any, allow: tuple[str, ...], fired: int | None = None) -> Any:
     """A tool input with every string scrubbed (before ``edit_change`` cuts words short)."""
     if isinstance(value, str):
-        return scrub(value, allow)
+        return scrub(value, allow, fired)
     if isinstance(value, list):
-        return [_scrubbed(v, allow) for v in value]
+        return [_scrubbed(v, allow, fired) for v in value]
     if isinstance(value, dict):
-        return {k: _scrubbed(v, allow) for k, v in value.items()}
+        return {k: _scrubbed(v, allow, fired) for k, v in value.items()}
     return value
 
 
@@ -286,10 +302,12 @@ _EDIT_KEYS = ("old_string", "new_string", "edits")  # what edit_change reads of 
 _MOST_WORDS = 3_000  # words of a side compared
 
 
-def _edit_input(tool_input: dict[str, Any], allow: tuple[str, ...]) -> dict[str, Any]:
+def _edit_input(
+    tool_input: dict[str, Any], allow: tuple[str, ...], fired: int | None = None
+) -> dict[str, Any]:
     """The part of an edit call's input that :func:`edit_change` reads, every string in it
     scrubbed (before it cuts words short); the rest would be scrubbed for nothing."""
-    return {k: _scrubbed(tool_input[k], allow) for k in _EDIT_KEYS if k in tool_input}
+    return {k: _scrubbed(tool_input[k], allow, fired) for k in _EDIT_KEYS if k in tool_input}
 
 
 def edit_change(tool_input: dict[str, Any], limit: int = 240) -> str:
@@ -358,12 +376,12 @@ class _EventBuilder:
         session, agent = msg.session_id[:8], msg.agent
         if role == "summary":
             self.n += 1
-            text = scrub_short(msg.blocks[0].text, 300, allow)
+            text = scrub_short(msg.blocks[0].text, 300, allow, msg.blocks[0].fired)
             return [Event(self.n, "summary", text, session=session, agent=agent)]
         if role == "system":
             kind = "compaction" if "compact" in msg.subtype else "error"
             self.n += 1
-            text = scrub_short(msg.blocks[0].text, 600, allow)
+            text = scrub_short(msg.blocks[0].text, 600, allow, msg.blocks[0].fired)
             return [Event(self.n, kind, text, session=session, agent=agent)]
         if msg.is_meta:
             return []
@@ -380,12 +398,12 @@ class _EventBuilder:
             elif kind == "tool_use":
                 out.append(self._call(block, msg.cwd, session, agent))
             elif kind == "text":
-                event = self._text(block.text, msg, session, agent)
+                event = self._text(block, msg, session, agent)
                 if event is not None:
                     out.append(event)
             elif kind == "thinking":
                 self.n += 1
-                text = scrub_short(block.text, self.opts.thinking_chars, allow)
+                text = scrub_short(block.text, self.opts.thinking_chars, allow, block.fired)
                 out.append(Event(self.n, "thinking", text, session=session, agent=agent))
             elif kind == "image":
                 self.n += 1
@@ -393,19 +411,21 @@ class _EventBuilder:
                 out.append(Event(self.n, kind, "[image]", session=session, agent=agent))
         return out
 
-    def _text(self, text: str, msg: Message, session: str, agent: str) -> Event | None:
-        text, interrupted = clean_text(text)
+    def _text(self, block: Block, msg: Message, session: str, agent: str) -> Event | None:
+        text, interrupted = clean_text(block.text)
         if not text and not interrupted:
             return None
+        # The block's triggers hold for a piece of it, not for what cleaning joined anew.
+        fired = block.fired if text in block.text else None
         self.n += 1
         role = msg.role
         if role == "assistant" and msg.is_api_error:
-            text = scrub_short(text, 600, self.allow)
+            text = scrub_short(text, 600, self.allow, fired)
             return Event(self.n, "error", text, session=session, agent=agent)
         if role == "user" and not text:  # a bare interrupt marker
             self.after_interrupt = True
             return Event(self.n, "interrupt", session=session, agent=agent)
-        text = scrub_short(text, self.opts.text_chars, self.allow)
+        text = scrub_short(text, self.opts.text_chars, self.allow, fired)
         if role != "user":
             return Event(self.n, "text", text, session=session, agent=agent)
         interrupted = interrupted or self.after_interrupt
@@ -416,11 +436,11 @@ class _EventBuilder:
         self.next_call += 1
         self.calls[block.tool_id] = (self.next_call, block.name)
         change = (
-            edit_change(_edit_input(block.input, self.allow))  # scrubbed, then cut
+            edit_change(_edit_input(block.input, self.allow, block.fired))  # scrubbed, then cut
             if block.name in _EDIT_TOOLS
             else ""
         )
-        params = _params(block.input, cwd, self.opts.param_chars, self.allow)
+        params = _params(block.input, cwd, self.opts.param_chars, self.allow, block.fired)
         self.n += 1
         return Event(
             self.n,
@@ -445,7 +465,10 @@ class _EventBuilder:
             errors: list[str] = []
         else:
             raw = _strip_cwd(block.text, cwd)
-            text, errors = result_excerpt(raw, self.opts, want_errors=is_error, allow=self.allow)
+            fired = block.fired if raw is block.text else None  # none for the text made anew
+            text, errors = result_excerpt(
+                raw, self.opts, want_errors=is_error, allow=self.allow, fired=fired
+            )
         if block.images:
             text += f"\n[{block.images} image(s)]"
         self.n += 1
