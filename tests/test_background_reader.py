@@ -38,6 +38,8 @@ def _session(tmp_path: Path) -> list[tuple[Path, str]]:
         assistant({"type": "tool_use", "id": "t8", "name": "Bash", "input": command}, "u-c", "m-c")
     )
     lines.append(tool_result("t8", "see /home/alice/.claude/settings.json", "u-r8"))
+    # Cleaning joins what was apart: the block's note does not hold for the cleaned text.
+    lines.append(user("pass<system-reminder>x</system-reminder>word=Hunter2xyz!q", "u-j"))
     lines.append(user("again", "u-1"))  # a duplicate uuid: dropped
     raw_tail = orjson.dumps(big).replace(b'"n":0', b'"n":%d' % 2**70) + b"\n"
     raw_tail += orjson.dumps(tool_result("t9", "ok", "u-res")) + b"\n"
@@ -166,6 +168,7 @@ def test_the_digest_is_byte_identical_either_way(
     assert started == [1]
     names = sorted(p.name for p in (tmp_path / "here").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "there").iterdir())
+    assert b"Hunter2xyz" not in (tmp_path / "there" / "events.jsonl").read_bytes()
     for name in names:
         here = (tmp_path / "here" / name).read_bytes()
         assert (tmp_path / "there" / name).read_bytes() == here
