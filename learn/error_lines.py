@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import heapq
 import re
-import threading
-from functools import cache
 from typing import Any
 
 import hyperscan
+
+from learn.multimatch import PatternSet
 
 __all__ = ["ERROR_LINE", "ERROR_WORDS", "error_spans"]
 
@@ -57,9 +57,8 @@ def error_spans(text: str, start: int, end: int, limit: int) -> list[tuple[int, 
     return _spans_by_find(text, haystack, start, end, limit)
 
 
-@cache
-def _database() -> hyperscan.Database:
-    """The ASCII error words, caseless, reporting where each match starts. Compiled on first use."""
+def _compile() -> hyperscan.Database:
+    """The ASCII error words, caseless, reporting where each match starts."""
     words = [word.encode() for word in ERROR_WORDS.pattern.split("|") if word.isascii()]
     flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SOM_LEFTMOST
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -69,14 +68,7 @@ def _database() -> hyperscan.Database:
     return db
 
 
-_local = threading.local()  # a Hyperscan scratch space serves one scan at a time
-
-
-def _scratch() -> hyperscan.Scratch:
-    scratch: hyperscan.Scratch | None = getattr(_local, "scratch", None)
-    if scratch is None:
-        scratch = _local.scratch = hyperscan.Scratch(_database())
-    return scratch
+_PATTERNS = PatternSet(_compile)
 
 
 def _on_match(_word: int, start: int, _end: int, _flags: int, starts: Any) -> bool:
@@ -89,12 +81,7 @@ def _ascii_word_starts(text: str, start: int, end: int) -> list[int] | None:
     offsets in ``text``; None when there are more than :data:`_MOST_MATCHES`."""
     found: list[int] = []
     try:
-        _database().scan(
-            text[start:end].encode("ascii"),
-            match_event_handler=_on_match,
-            context=found,
-            scratch=_scratch(),
-        )
+        _PATTERNS.scan(text[start:end].encode("ascii"), _on_match, found)
     except hyperscan.ScanTerminated:
         return None
     return [start + at for at in found] if start else found
@@ -109,12 +96,15 @@ def _lines_at(text: str, starts: list[int], limit: int) -> list[tuple[int, int]]
             continue
         if len(spans) == limit:
             break
-        line_start = text.rfind("\n", 0, at) + 1
-        line_end = text.find("\n", at)
-        line_end = len(text) if line_end == -1 else line_end
-        spans.append((line_start, line_end))
-        pos = line_end + 1
+        spans.append(_line_around(text, at))
+        pos = spans[-1][1] + 1
     return spans
+
+
+def _line_around(text: str, at: int) -> tuple[int, int]:
+    """The (start, end) of the line of ``text`` that holds offset ``at``."""
+    end = text.find("\n", at)
+    return text.rfind("\n", 0, at) + 1, len(text) if end == -1 else end
 
 
 def _spans_by_find(
@@ -141,11 +131,8 @@ def _spans_by_find(
             else:
                 heapq.heapreplace(ahead, (at, word))
             continue
-        line_start = text.rfind("\n", 0, at) + 1
-        line_end = text.find("\n", at)
-        line_end = len(text) if line_end == -1 else line_end
-        spans.append((line_start, line_end))
-        pos = line_end + 1
+        spans.append(_line_around(text, at))
+        pos = spans[-1][1] + 1
     return spans
 
 

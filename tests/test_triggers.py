@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -21,6 +20,7 @@ from hypothesis import strategies as st
 
 from learn.privacy import personal, redact, triggers
 from learn.privacy.outbound import scrub, scrub_head, scrub_slice
+from learn.transcripts.background import _strings as strings_of
 from tests.support.secret_corpus import negatives, positives
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,22 +138,11 @@ def test_property_any_text(text: str) -> None:
     _agrees(text)
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
-
-
 def _transcript_strings(paths: list[Path]) -> Iterator[str]:
     for path in paths:
         for raw in path.read_bytes().splitlines():
             try:
-                yield from _strings(orjson.loads(raw))
+                yield from strings_of(orjson.loads(raw))
             except orjson.JSONDecodeError:
                 continue
 

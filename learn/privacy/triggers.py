@@ -21,9 +21,9 @@ check (:data:`HOMES`, :data:`PROJECT_DIRS`, :data:`CLAUDE`, :data:`EMAIL`).
 
 from __future__ import annotations
 
-import threading
-
 import hyperscan
+
+from learn.multimatch import PatternSet
 
 __all__ = [
     "ALL",
@@ -128,26 +128,15 @@ def scan_bit(prefix: bytes) -> int:
     return 1 << list(SECRET_TRIGGERS).index(prefix)
 
 
-_compiled: list[hyperscan.Database] = []  # the one database of this process, once made
-
-
-def _database() -> hyperscan.Database:
-    """The database (compiled on first use, not at import: about 0.1 s)."""
-    if not _compiled:
-        _compiled.append(_compile())
-    return _compiled[0]
-
-
 def serialized() -> bytes:
     """The compiled database as bytes, for a process of the same installation
     (:func:`use_serialized`): loading it takes a millisecond, compiling a hundred."""
-    return bytes(hyperscan.dumpb(_database()))
+    return _PATTERNS.serialized()
 
 
 def use_serialized(data: bytes) -> None:
     """Use a database :func:`serialized` by another process of this installation."""
-    _compiled[:] = [hyperscan.loadb(data, hyperscan.HS_MODE_BLOCK)]
-    _local.__dict__.clear()  # a scratch space belongs to its database
+    _PATTERNS.use_serialized(data)
 
 
 def _compile() -> hyperscan.Database:
@@ -171,14 +160,7 @@ def _compile() -> hyperscan.Database:
     return db
 
 
-_local = threading.local()  # a Hyperscan scratch space serves one scan at a time
-
-
-def _scratch() -> hyperscan.Scratch:
-    scratch: hyperscan.Scratch | None = getattr(_local, "scratch", None)
-    if scratch is None:
-        scratch = _local.scratch = hyperscan.Scratch(_database())
-    return scratch
+_PATTERNS = PatternSet(_compile)
 
 
 def _on_match(trigger: int, _start: int, _end: int, _flags: int, hit: object) -> None:
@@ -188,9 +170,7 @@ def _on_match(trigger: int, _start: int, _end: int, _flags: int, hit: object) ->
 def fired(data: bytes) -> int:
     """The bits of the checks whose trigger occurs in ``data`` (UTF-8 text)."""
     hit: list[int] = []
-    # Positional arguments: the extension parses keywords at several times the cost of the scan
-    # of a short text. (data, match_event_handler, flags, context, scratch)
-    _database().scan(data, _on_match, 0, hit, _scratch())
+    _PATTERNS.scan(data, _on_match, hit)
     bits = 0
     for trigger in hit:
         bits |= 1 << trigger
