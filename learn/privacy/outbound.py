@@ -27,7 +27,7 @@ import orjson
 
 from learn.errors import DocError
 from learn.privacy import personal, triggers
-from learn.privacy.redact import MIN_LEN, find_secrets, redact, redact_head, redact_slice
+from learn.privacy.redact import MIN_LEN, SCAN_BITS, find_secrets, redact, redact_head, redact_slice
 from learn.privacy.scanner import Betterleaks, ScanFinding, SecretScanner
 
 __all__ = [
@@ -82,7 +82,7 @@ def _scrub(text: str, allow: tuple[str, ...]) -> str:
 def _scrub_fired(text: str, allow: tuple[str, ...], fired: int) -> str:
     if not fired:
         return text
-    redacted = redact(text, fired)
+    redacted = redact(text, fired) if fired & SCAN_BITS else text
     return personal.mask(redacted, allow, fired if redacted is text else None)
 
 

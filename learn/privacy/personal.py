@@ -95,9 +95,13 @@ def _fired(text: str) -> int:
 def _spans(text: str, allow: tuple[str, ...], fired: int | None = None) -> list[Span]:
     """Every piece of personal data, as (start, end, replacement, kind), in text order; home
     directories first, so a ``~/.claude`` path is found in the text as it will read.
-    ``fired``: the triggers of ``text``, when the caller already has them."""
+    ``fired``: the triggers of ``text`` (or of a text it is part of), when the caller already
+    has them; the substring checks narrow them down (both are what a match needs, so what both
+    allow is all that can match), which matters when they are a whole block's."""
     if fired is None:
         fired = _fired(text)
+    elif fired & _PERSONAL_BITS:
+        fired &= _fired(text)
     if not fired & _PERSONAL_BITS:
         return []
     out: list[Span] = []

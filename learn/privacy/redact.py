@@ -63,6 +63,7 @@ from learn.privacy import allowlist, triggers
 __all__ = [
     "KINDS",
     "MIN_LEN",
+    "SCAN_BITS",
     "Finding",
     "contains_secret",
     "find_secrets",
@@ -288,7 +289,8 @@ def _build_scans() -> tuple[list[tuple[int, re.Pattern[bytes]]], dict[str, str]]
 
 
 _SCANS, _GROUP_LABELS = _build_scans()
-_SCAN_BITS = sum(bit for bit, _ in _SCANS)
+#: The bits of :func:`learn.privacy.triggers.fired` that belong to the scans here.
+SCAN_BITS = sum(bit for bit, _ in _SCANS)
 MIN_LEN = 8  # nothing shorter can hold a finding ("pwd=abcd")
 
 #: Every kind :func:`find_secrets` can report.
@@ -792,13 +794,13 @@ _Candidate = tuple[int, int, int, str]  # (priority, start, end, kind)
 def _anchors(text: str, fired: int | None = None) -> list[tuple[int, str]]:
     """(position in ``text``, label) of every scan hit, sorted. ``fired``: the triggers of
     ``text`` when the caller already has them (:func:`learn.privacy.triggers.fired`)."""
-    if len(text) < MIN_LEN:
+    if len(text) < MIN_LEN or (fired is not None and not fired & SCAN_BITS):
         return []
     data = text.encode("utf-8", "surrogatepass")
     if fired is None:
         fired = triggers.fired(data)
-    if not fired & _SCAN_BITS:
-        return []
+        if not fired & SCAN_BITS:
+            return []
     low = data.lower()
     hits = []
     for bit, scan in _SCANS:
