@@ -13,6 +13,7 @@ import pytest
 
 from learn import digest
 from learn.digest import DigestOptions, build_digest
+from learn.errors import SystemProblem
 from learn.privacy import triggers
 from learn.transcripts import background
 from learn.transcripts.background import read_in_background, worth_a_process
@@ -133,7 +134,7 @@ def test_stopping_early_ends_the_child(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_a_child_that_dies_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(background, "_BOOT", "import sys; sys.exit(7)")
-    with pytest.raises(RuntimeError, match=r"ended unexpectedly \(exit code 7\)"):
+    with pytest.raises(SystemProblem, match=r"ended unexpectedly \(exit code 7\)"):
         list(read_in_background(_session(tmp_path)))
 
 

@@ -98,7 +98,7 @@ def forget_scrubbed() -> None:
 def scrub_head(text: str, keep: int, allow: tuple[str, ...] = (), fired: int | None = None) -> str:
     """:func:`scrub` of ``text[:keep]``, as if the whole text had been scrubbed first (what the
     digest runs before it shortens a long text). ``fired``: as for :func:`scrub`."""
-    return _mask_part(redact_head(text, keep, fired), text, allow, fired)
+    return _mask_part(redact_head(text, keep, fired), text[:keep], allow, fired)
 
 
 def scrub_slice(
@@ -107,13 +107,13 @@ def scrub_slice(
     """:func:`scrub` of ``text[start:end]`` (line-aligned), as if the whole text had been
     scrubbed first (what the digest runs on the lines it keeps of a tool result). ``fired``: as
     for :func:`scrub`."""
-    return _mask_part(redact_slice(text, start, end, fired), text, allow, fired)
+    return _mask_part(redact_slice(text, start, end, fired), text[start:end], allow, fired)
 
 
-def _mask_part(part: str, text: str, allow: tuple[str, ...], fired: int | None) -> str:
-    """The mask of a redacted part of ``text``: the triggers hold for the part only when
-    redaction left it a plain piece of ``text`` (a marker could make a new neighbour)."""
-    known = fired is not None and fired >= 0 and part in text
+def _mask_part(part: str, piece: str, allow: tuple[str, ...], fired: int | None) -> str:
+    """The mask of ``part``, the redacted ``piece`` of a text: the text's triggers hold for it
+    only when redaction left the piece as it was (a marker could make a new neighbour)."""
+    known = fired is not None and fired >= 0 and part == piece
     return personal.mask(part, allow, fired if known else None)
 
 

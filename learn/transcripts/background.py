@@ -7,10 +7,10 @@ runs the first half in a child process while the caller does the second, so a la
 digested in about the time of the second half alone.
 
 The child is a fresh interpreter running this module (the same on every operating system; no
-fork of a process that may hold threads or locks; about 0.07 s to start). It reads the sources from its stdin and writes
-frames to its stdout: batches of messages encoded with msgspec's MessagePack (pickle for a
-batch MessagePack cannot hold, such as an integer beyond 64 bits), then its :class:`ReadStats`,
-or the exception that stopped it. The pipe's buffer bounds what is in flight, so memory stays
+fork of a process that may hold threads or locks; about 0.07 s to start). It reads the sources
+from its stdin and writes frames to its stdout: batches of messages encoded with msgspec's
+MessagePack (pickle for a batch MessagePack cannot hold, such as an integer beyond 64 bits),
+then its :class:`ReadStats`, or the exception that stopped it. The pipe's buffer bounds what is in flight, so memory stays
 flat. The messages, their order and the statistics are exactly those of ``read_sessions``
 (tested). An exception in the child (an unreadable file) is raised again in the caller; when
 the caller stops early or is interrupted, the child is ended. The child ignores Ctrl-C: the
@@ -37,6 +37,7 @@ from typing import IO, Any
 import msgspec
 import orjson
 
+from learn.errors import SystemProblem
 from learn.privacy import triggers
 from learn.transcripts.reader import Message, ReadStats, read_sessions
 
@@ -173,7 +174,10 @@ def _read_exactly(stream: IO[bytes], n: int, child: subprocess.Popen[bytes]) -> 
     data = stream.read(n)
     if len(data) != n:  # the child is gone without a word
         code = child.wait()
-        raise RuntimeError(f"the transcript reader process ended unexpectedly (exit code {code})")
+        raise SystemProblem(
+            f"the transcript reader process ended unexpectedly (exit code {code})",
+            fix="it may have been killed (out of memory?); run again",
+        )
     return data
 
 
