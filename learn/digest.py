@@ -415,8 +415,9 @@ class _EventBuilder:
         text, interrupted = clean_text(block.text)
         if not text and not interrupted:
             return None
-        # The block's triggers hold for a piece of it, not for what cleaning joined anew.
-        fired = block.fired if text in block.text else None
+        # The block's triggers (when noted) hold for a piece of it, not for what cleaning joined
+        # anew; the search for the piece is only made when there is a note to keep.
+        fired = block.fired if block.fired >= 0 and text in block.text else None
         self.n += 1
         role = msg.role
         if role == "assistant" and msg.is_api_error:
