@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from learn.ahead import FILE_READERS, Ahead, lines_read, reads_blocks, strip_cwd
 from learn.error_lines import error_spans
 from learn.privacy.outbound import forget_scrubbed, scrub, scrub_head, scrub_slice
 from learn.privacy.redact import HEAD_MARGIN
@@ -51,7 +52,6 @@ __all__ = [
 
 DEFAULT_TOKEN_BUDGET = 20_000
 _WRITE_BUFFER = 1 << 20  # events.jsonl is written in few large writes
-_FILE_READERS = frozenset({"Read", "NotebookRead"})
 CHARS_PER_TOKEN = 4
 
 _NOISE_TAGS = re.compile(
@@ -239,13 +239,6 @@ def _relative(value: str, cwd: str) -> str:
     return value
 
 
-def _strip_cwd(text: str, cwd: str) -> str:
-    """Tool output names files by absolute path; the session's cwd adds nothing but length."""
-    if len(cwd) > 1 and cwd in text:
-        text = text.replace(cwd + "/", "").replace(cwd + "\\", "")
-    return text
-
-
 _PATH_KEYS = frozenset({"file_path", "path", "notebook_path"})  # shown relative to the cwd
 
 
@@ -372,24 +365,10 @@ class _EventBuilder:
         Every text is scrubbed (secrets, personal data) before it is shortened: a cut token
         would no longer match.
         """
-        role, allow = msg.role, self.allow
+        role = msg.role
         session, agent = msg.session_id[:8], msg.agent
-        if role == "summary":
-            self.n += 1
-            text = scrub_short(msg.blocks[0].text, 300, allow, msg.blocks[0].fired)
-            return [Event(self.n, "summary", text, session=session, agent=agent)]
-        if role == "system":
-            kind = "compaction" if "compact" in msg.subtype else "error"
-            self.n += 1
-            text = scrub_short(msg.blocks[0].text, 600, allow, msg.blocks[0].fired)
-            return [Event(self.n, kind, text, session=session, agent=agent)]
-        if msg.is_meta:
-            return []
-        if msg.is_compact_summary:
-            text = " ".join(b.text for b in msg.blocks if b.kind == "text")
-            self.n += 1
-            text = scrub_short(text, 2_000, allow)
-            return [Event(self.n, "compaction", text, session=session, agent=agent)]
+        if not reads_blocks(msg):
+            return self._whole(msg, session, agent)
         out: list[Event] = []
         for block in msg.blocks:
             kind = block.kind
@@ -403,13 +382,33 @@ class _EventBuilder:
                     out.append(event)
             elif kind == "thinking":
                 self.n += 1
-                text = scrub_short(block.text, self.opts.thinking_chars, allow, block.fired)
+                text = scrub_short(block.text, self.opts.thinking_chars, self.allow, block.fired)
                 out.append(Event(self.n, "thinking", text, session=session, agent=agent))
             elif kind == "image":
                 self.n += 1
                 kind = "prompt" if role == "user" else "text"
                 out.append(Event(self.n, kind, "[image]", session=session, agent=agent))
         return out
+
+    def _whole(self, msg: Message, session: str, agent: str) -> list[Event]:
+        """The event of a message taken as a whole (a summary, a system line, a compaction
+        summary), or none (a meta message)."""
+        allow = self.allow
+        if msg.role == "summary":
+            self.n += 1
+            text = scrub_short(msg.blocks[0].text, 300, allow, msg.blocks[0].fired)
+            return [Event(self.n, "summary", text, session=session, agent=agent)]
+        if msg.role == "system":
+            kind = "compaction" if "compact" in msg.subtype else "error"
+            self.n += 1
+            text = scrub_short(msg.blocks[0].text, 600, allow, msg.blocks[0].fired)
+            return [Event(self.n, kind, text, session=session, agent=agent)]
+        if msg.is_meta:
+            return []
+        text = " ".join(b.text for b in msg.blocks if b.kind == "text")  # a compaction summary
+        self.n += 1
+        text = scrub_short(text, 2_000, allow)
+        return [Event(self.n, "compaction", text, session=session, agent=agent)]
 
     def _text(self, block: Block, msg: Message, session: str, agent: str) -> Event | None:
         text, interrupted = clean_text(block.text)
@@ -457,15 +456,13 @@ class _EventBuilder:
     def _result(self, block: Block, cwd: str, session: str, agent: str) -> Event:
         number, name = self.calls.pop(block.tool_id, (0, "?"))
         is_error = block.is_error
-        if name in _FILE_READERS and not is_error:
-            # The file is in the repository: its content adds tokens, not knowledge. (Its lines
-            # are counted as the cwd stripped would leave them: the same unless cwd has one.)
-            raw = _strip_cwd(block.text, cwd) if "\n" in cwd else block.text
-            lines = raw.count("\n") + 1
-            text = f"[{lines:,} lines read]"
-            errors: list[str] = []
+        errors: list[str] = []
+        if block.excerpt is not None:  # made ahead (learn.ahead)
+            text, errors = block.excerpt.text, block.excerpt.lines
+        elif name in FILE_READERS and not is_error:
+            text = lines_read(block.text, cwd)
         else:
-            raw = _strip_cwd(block.text, cwd)
+            raw = strip_cwd(block.text, cwd)
             fired = block.fired if raw is block.text else None  # none for the text made anew
             text, errors = result_excerpt(
                 raw, self.opts, want_errors=is_error, allow=self.allow, fired=fired
@@ -622,8 +619,11 @@ def _messages(
     if background is None:
         background = worth_a_process([_file_size(f.path) for f in files])
     if background:
-        return read_in_background(sources, stats)
+        return read_in_background(sources, stats, prepare=_AHEAD)
     return read_sessions(sources, stats)
+
+
+_AHEAD = f"{Ahead.__module__}:{Ahead.__qualname__}"  # what the reader's process does ahead
 
 
 def _file_size(path: Path) -> int:

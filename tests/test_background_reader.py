@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from learn import digest
+from learn.ahead import Ahead
 from learn.digest import DigestOptions, build_digest
 from learn.errors import SystemProblem
 from learn.privacy import triggers
@@ -39,6 +40,9 @@ def _session(tmp_path: Path) -> list[tuple[Path, str]]:
         assistant({"type": "tool_use", "id": "t8", "name": "Bash", "input": command}, "u-c", "m-c")
     )
     lines.append(tool_result("t8", "see /home/alice/.claude/settings.json", "u-r8"))
+    read = {"type": "tool_use", "id": "t7", "name": "Read", "input": {"file_path": "/repo/a"}}
+    lines.append(assistant(read, "u-c7", "m-c7"))
+    lines.append(tool_result("t7", "a file's\nlines", "u-r7"))  # read ahead as its line count
     # Cleaning joins what was apart: the block's note does not hold for the cleaned text.
     lines.append(user("pass<system-reminder>x</system-reminder>word=Hunter2xyz!q", "u-j"))
     lines.append(user("again", "u-1"))  # a duplicate uuid: dropped
@@ -75,6 +79,20 @@ def test_same_messages_and_statistics(tmp_path: Path) -> None:
     assert their_stats == my_stats
     assert my_stats.repaired == 1 and my_stats.skipped == 1 and my_stats.duplicates >= 1
     assert any(b.input.get("n") == 2**70 for m in mine for b in m.blocks)  # the pickle path
+
+
+def test_the_child_prepares_each_message_as_asked(tmp_path: Path) -> None:
+    sources = _session(tmp_path)
+    theirs = list(read_in_background(sources, prepare="learn.ahead:Ahead"))
+    mine, ahead = list(read_sessions(sources)), Ahead()
+    for msg in mine:
+        ahead(msg)
+    made = [b for m in theirs for b in m.blocks if b.excerpt is not None]
+    assert made and all(b.fired == -1 for b in made)  # not scrubbed by the digest: no note
+    for msg in theirs:
+        for block in msg.blocks:
+            block.fired = -1
+    assert theirs == mine
 
 
 def test_the_trigger_notes_are_there(tmp_path: Path) -> None:
@@ -119,8 +137,8 @@ def test_stopping_early_ends_the_child(tmp_path: Path, monkeypatch: pytest.Monke
     started: list[subprocess.Popen[bytes]] = []
     start = background._start
 
-    def spy(sources: list[tuple[Path, str]]) -> subprocess.Popen[bytes]:
-        started.append(start(sources))
+    def spy(*args: object) -> subprocess.Popen[bytes]:
+        started.append(start(*args))  # type: ignore[arg-type]
         return started[-1]
 
     monkeypatch.setattr(background, "_start", spy)
@@ -154,9 +172,9 @@ def test_the_digest_is_byte_identical_either_way(
     files = [SessionFile(path, agent) for path, agent in sources]
     started: list[int] = []
 
-    def spy(*args: object) -> object:
+    def spy(*args: object, **kwargs: object) -> object:
         started.append(1)
-        return read_in_background(*args)  # type: ignore[arg-type]
+        return read_in_background(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(digest, "read_in_background", spy)
     build_digest(files, tmp_path / "here")  # small: read here

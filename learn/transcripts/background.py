@@ -10,9 +10,10 @@ The child is a fresh interpreter running this module (the same on every operatin
 fork of a process that may hold threads or locks; about 0.07 s to start). It reads the sources
 from its stdin and writes frames to its stdout: batches of messages encoded with msgspec's
 MessagePack (pickle for a batch MessagePack cannot hold, such as an integer beyond 64 bits),
-then its :class:`ReadStats`, or the exception that stopped it. The pipe's buffer bounds what is in flight, so memory stays
-flat. The messages, their order and the statistics are exactly those of ``read_sessions``
-(tested). An exception in the child (an unreadable file) is raised again in the caller; when
+then its :class:`ReadStats`, or the exception that stopped it. The pipe's buffer bounds what is
+in flight, so memory stays flat. The messages, their order and the statistics are exactly those
+of ``read_sessions`` (tested), each as the caller's ``prepare`` left it, if it gave one: the work
+it can have done there (the digest's is :mod:`learn.ahead`). An exception in the child (an unreadable file) is raised again in the caller; when
 the caller stops early or is interrupted, the child is ended. The child ignores Ctrl-C: the
 caller decides.
 
@@ -23,13 +24,14 @@ Small inputs are read in-process: starting a process costs more than it saves
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import pickle
 import signal
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any
@@ -86,8 +88,11 @@ def worth_a_process(sizes: Sequence[int]) -> bool:
 # --- the child ---------------------------------------------------------------------------
 
 
-def _serve(sources: list[tuple[Path, str]], out: IO[bytes]) -> None:
-    """Read, and write the messages, then the statistics or the error, as frames."""
+def _serve(
+    sources: list[tuple[Path, str]], out: IO[bytes], prepare: Callable[[Message], None] | None
+) -> None:
+    """Read, and write the messages (each ``prepare``-d first), then the statistics or the
+    error, as frames."""
     encode = msgspec.msgpack.Encoder().encode
 
     def frame(kind: bytes, payload: bytes) -> None:
@@ -104,6 +109,8 @@ def _serve(sources: list[tuple[Path, str]], out: IO[bytes]) -> None:
     try:
         batch: list[Message] = []
         for msg in read_sessions(sources, stats):
+            if prepare is not None:
+                prepare(msg)
             _note_triggers(msg)
             batch.append(msg)
             if len(batch) == _BATCH:
@@ -137,6 +144,8 @@ def _note_triggers(msg: Message) -> None:
     digest needs no Hyperscan pass of its own for a text (or a part of it) that fires none.
     A tool call's strings are joined: what fires in one of them fires in the whole."""
     for block in msg.blocks:
+        if block.excerpt is not None:
+            continue  # made here already: the caller does not scrub it
         text = "\n".join(_strings(block.input)) if block.kind == "tool_use" else block.text
         block.fired = triggers.fired(text.encode("utf-8", "surrogatepass")) if text else 0
 
@@ -145,15 +154,26 @@ def _main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     header, database = sys.stdin.buffer.read().split(b"\n", 1)
     triggers.use_serialized(database)  # the parent's: no compiling here
-    sources = [(Path(path), agent) for path, agent in orjson.loads(header)]
+    asked = orjson.loads(header)
+    sources = [(Path(path), agent) for path, agent in asked["sources"]]
+    prepare = _prepare(asked["prepare"]) if asked["prepare"] else None
     with contextlib.suppress(BrokenPipeError):  # the parent stopped listening
-        _serve(sources, sys.stdout.buffer)
+        _serve(sources, sys.stdout.buffer, prepare)
+
+
+def _prepare(name: str) -> Callable[[Message], None]:
+    """A new instance of the preparer named ``module:class``."""
+    module, _, attribute = name.partition(":")
+    factory: Callable[[], Callable[[Message], None]] = getattr(
+        importlib.import_module(module), attribute
+    )
+    return factory()
 
 
 # --- the parent --------------------------------------------------------------------------
 
 
-def _start(sources: Sequence[tuple[Path, str]]) -> subprocess.Popen[bytes]:
+def _start(sources: Sequence[tuple[Path, str]], prepare: str | None) -> subprocess.Popen[bytes]:
     package = [str(_PACKAGE / "__init__.py"), str(_PACKAGE)]
     child = subprocess.Popen(
         [sys.executable, "-P", "-c", _BOOT, *package], stdin=subprocess.PIPE, stdout=subprocess.PIPE
@@ -165,7 +185,8 @@ def _start(sources: Sequence[tuple[Path, str]]) -> subprocess.Popen[bytes]:
     # The sources, then the triggers' database (compiled here while the child starts). A child
     # that is gone already is reported by the reading (its exit code).
     with contextlib.suppress(BrokenPipeError), child.stdin:
-        child.stdin.write(orjson.dumps([[str(path), agent] for path, agent in sources]) + b"\n")
+        asked = {"sources": [[str(path), agent] for path, agent in sources], "prepare": prepare}
+        child.stdin.write(orjson.dumps(asked) + b"\n")
         child.stdin.write(triggers.serialized())
     return child
 
@@ -182,10 +203,14 @@ def _read_exactly(stream: IO[bytes], n: int, child: subprocess.Popen[bytes]) -> 
 
 
 def read_in_background(
-    sources: Sequence[tuple[Path, str]], stats: ReadStats | None = None
+    sources: Sequence[tuple[Path, str]], stats: ReadStats | None = None, prepare: str | None = None
 ) -> Iterator[Message]:
-    """:func:`read_sessions`, with the reading done in a child process."""
-    child = _start(sources)
+    """:func:`read_sessions`, with the reading done in a child process.
+
+    ``prepare``: ``module:class`` of a callable the child makes one of and applies to each
+    message, in order, before it sends it (the digest's :class:`learn.ahead.Ahead`): work done
+    there, and what the caller does not read left out. It must only import what is cheap."""
+    child = _start(sources, prepare)
     stream = child.stdout
     assert stream is not None
     done = False

@@ -33,6 +33,7 @@ __all__ = [
     "LINE_DECODER",
     "NOISE_TYPES",
     "Block",
+    "Excerpt",
     "Message",
     "ReadStats",
     "read_file",
@@ -61,6 +62,17 @@ NOISE_TYPES = frozenset(
 KEPT_SYSTEM_SUBTYPES = frozenset({"compact_boundary", "microcompact_boundary", "api_error"})
 
 
+class Excerpt(msgspec.Struct, gc=False, omit_defaults=True):
+    """What a consumer keeps of a block, worked out ahead in the background reader's process
+    (``learn.transcripts.background``, the digest's :class:`learn.ahead.Ahead`): a tool
+    result's excerpt and error lines, or a tool call's parameters and change."""
+
+    text: str = ""
+    lines: list[str] = msgspec.field(default_factory=list)
+    params: dict[str, str] = msgspec.field(default_factory=dict)
+    change: str = ""
+
+
 class Block(msgspec.Struct, gc=False):
     """One content block, normalised across versions."""
 
@@ -74,6 +86,8 @@ class Block(msgspec.Struct, gc=False):
     # The privacy triggers of ``text`` (of a tool_use: of its input's strings), when the
     # background reader worked them out (learn.transcripts.background); -1: not known.
     fired: int = -1
+    # Set in the background reader's process in place of the text or input it was made from.
+    excerpt: Excerpt | None = None
 
 
 class Message(msgspec.Struct):

@@ -1,0 +1,73 @@
+"""The part of the digest done ahead, in the background reader's process.
+
+When a large transcript is read in a second process (:mod:`learn.transcripts.background`), the
+digest's own work is the slower half. What that process can do with the messages alone is done
+there, and what the digest never reads is not sent:
+
+- the result of a file reader (Read, NotebookRead) becomes what the digest shows of it,
+  ``[N lines read]``: its text, a third of a session's, is neither scanned nor sent (the file
+  is in the repository; its content adds tokens, not knowledge);
+- the fields the digest does not read (``usage``, ``uuid``, ``timestamp``, ``model``, the
+  message id) are dropped.
+
+The digest reads messages read in its own process by the same rules (:data:`FILE_READERS`,
+:func:`lines_read`, :func:`reads_blocks`), so its output is the same either way (tested byte
+for byte). Only the reader's types are imported here: the process starts no slower for it.
+"""
+
+from __future__ import annotations
+
+from learn.transcripts.reader import Excerpt, Message
+
+__all__ = ["FILE_READERS", "Ahead", "lines_read", "reads_blocks"]
+
+FILE_READERS = frozenset({"Read", "NotebookRead"})
+
+
+def reads_blocks(msg: Message) -> bool:
+    """Whether the digest reads ``msg`` block by block (its calls, results and texts)."""
+    return (
+        msg.role != "summary"
+        and msg.role != "system"
+        and not msg.is_meta
+        and not msg.is_compact_summary
+    )
+
+
+def strip_cwd(text: str, cwd: str) -> str:
+    """Tool output names files by absolute path; the session's cwd adds nothing but length."""
+    if len(cwd) > 1 and cwd in text:
+        text = text.replace(cwd + "/", "").replace(cwd + "\\", "")
+    return text
+
+
+def lines_read(text: str, cwd: str) -> str:
+    """What the digest shows of a file reader's result: its number of lines (counted as the
+    cwd stripped would leave them: the same, unless the cwd has a line break)."""
+    lines = (strip_cwd(text, cwd) if "\n" in cwd else text).count("\n") + 1
+    return f"[{lines:,} lines read]"
+
+
+class Ahead:
+    """Applied to each message, in order, before it is sent (see the module's docstring).
+
+    It follows which tool each result answers as the digest does: a call is remembered when
+    its message's blocks are read, and forgotten at its first result."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}  # tool_use id -> tool name
+
+    def __call__(self, msg: Message) -> None:
+        msg.usage = {}
+        msg.uuid = msg.timestamp = msg.model = msg.msg_id = ""
+        if not reads_blocks(msg):
+            return
+        for block in msg.blocks:
+            kind = block.kind
+            if kind == "tool_use":
+                self.names[block.tool_id] = block.name
+            elif kind == "tool_result":
+                name = self.names.pop(block.tool_id, "?")
+                if name in FILE_READERS and not block.is_error:
+                    block.excerpt = Excerpt(lines_read(block.text, msg.cwd))
+                    block.text = ""

@@ -1,0 +1,70 @@
+"""learn.ahead: what the reader's process does for the digest changes nothing the digest writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from learn.ahead import Ahead, lines_read
+from learn.digest import DigestOptions, _EventBuilder
+from learn.transcripts.reader import Excerpt, Message, read_sessions
+from tests.support.transcripts import assistant, tool_result, user, write_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _call(tool_id: str, name: str, uuid: str, **extra: object) -> dict[str, object]:
+    block = {"type": "tool_use", "id": tool_id, "name": name, "input": {"file_path": "/repo/a"}}
+    return assistant(block, uuid, f"m-{uuid}", usage={"output_tokens": 3}, **extra)
+
+
+def _tricky(tmp_path: Path) -> Path:
+    """Calls and results in every arrangement the digest tells apart."""
+    lines = [
+        user("read a file", "u1"),
+        _call("r1", "Read", "a1"),
+        tool_result("r1", "line 1\n/repo/x\nline 3", "t1"),  # a Read result: reduced ahead
+        tool_result("r1", "answered twice", "t1b"),  # the call was answered: tool "?"
+        _call("r2", "Read", "a2"),
+        tool_result("r2", "no such file", "t2", is_error=True),  # an error: kept as it is
+        _call("b1", "Bash", "a3"),
+        tool_result("b1", "ok\n" * 40, "t3"),
+        _call("r3", "Read", "a4", isMeta=True),  # a meta message: the call is not followed
+        tool_result("r3", "text of a meta call", "t4"),
+        tool_result("nobody", "a result without its call", "t5"),
+        user("compacted", "u2", isCompactSummary=True),
+    ]
+    return write_jsonl(tmp_path / "s.jsonl", lines)
+
+
+def _events(messages: list[Message]) -> list[object]:
+    builder = _EventBuilder(DigestOptions())
+    return [ev for msg in messages for ev in builder.events(msg)]
+
+
+def test_a_read_result_is_reduced_to_its_line_count(tmp_path: Path) -> None:
+    messages = list(read_sessions([(_tricky(tmp_path), "")]))
+    ahead = Ahead()
+    for msg in messages:
+        ahead(msg)
+    results = [b for m in messages for b in m.blocks if b.kind == "tool_result"]
+    assert results[0].excerpt == Excerpt("[3 lines read]") and results[0].text == ""
+    assert [r.excerpt for r in results[1:]] == [None] * (len(results) - 1)
+    assert results[1].text == "answered twice"
+    assert all(m.usage == {} and m.uuid == m.model == m.msg_id == "" for m in messages)
+
+
+def test_the_events_are_the_same_with_or_without_it(tmp_path: Path) -> None:
+    sources = [(_tricky(tmp_path), ""), *[(p, "") for p in sorted(ROOT.glob("examples/*.jsonl"))]]
+    for source in sources:
+        plain = list(read_sessions([source]))
+        prepared = list(read_sessions([source]))
+        ahead = Ahead()
+        for msg in prepared:
+            ahead(msg)
+        assert _events(prepared) == _events(plain), source
+
+
+def test_lines_are_counted_as_the_cwd_stripped_would_leave_them() -> None:
+    assert lines_read("a\nb", "/repo") == "[2 lines read]"
+    assert lines_read("/odd\ncwd/x\ny", "/odd\ncwd") == "[2 lines read]"
+    assert lines_read("", "/repo") == "[1 lines read]"
