@@ -7,6 +7,9 @@ there, and what the digest never reads is not sent:
 - the result of a file reader (Read, NotebookRead) becomes what the digest shows of it,
   ``[N lines read]``: its text, a third of a session's, is neither scanned nor sent (the file
   is in the repository; its content adds tokens, not knowledge);
+- other tool results lose the session's cwd, as the digest would strip it (so the privacy
+  triggers noted there hold for the text the digest scrubs): only where what is left holds
+  the cwd no more, so that stripping it again there changes nothing;
 - the fields the digest does not read (``usage``, ``uuid``, ``timestamp``, ``model``, the
   message id) are dropped.
 
@@ -71,3 +74,7 @@ class Ahead:
                 if name in FILE_READERS and not block.is_error:
                     block.excerpt = Excerpt(lines_read(block.text, msg.cwd))
                     block.text = ""
+                    continue
+                stripped = strip_cwd(block.text, msg.cwd)
+                if stripped is not block.text and msg.cwd not in stripped:
+                    block.text = stripped

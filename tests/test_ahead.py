@@ -28,6 +28,10 @@ def _tricky(tmp_path: Path) -> Path:
         tool_result("r2", "no such file", "t2", is_error=True),  # an error: kept as it is
         _call("b1", "Bash", "a3"),
         tool_result("b1", "ok\n" * 40, "t3"),
+        _call("b2", "Bash", "a5"),
+        tool_result("b2", "FAILED /repo/a.py::test", "t6"),  # the cwd stripped ahead
+        _call("b3", "Bash", "a6"),
+        tool_result("b3", "see //repo/repo/x", "t7"),  # stripped, it holds the cwd again: not
         _call("r3", "Read", "a4", isMeta=True),  # a meta message: the call is not followed
         tool_result("r3", "text of a meta call", "t4"),
         tool_result("nobody", "a result without its call", "t5"),
@@ -50,6 +54,8 @@ def test_a_read_result_is_reduced_to_its_line_count(tmp_path: Path) -> None:
     assert results[0].excerpt == Excerpt("[3 lines read]") and results[0].text == ""
     assert [r.excerpt for r in results[1:]] == [None] * (len(results) - 1)
     assert results[1].text == "answered twice"
+    texts = [r.text for r in results]
+    assert "FAILED a.py::test" in texts and "see //repo/repo/x" in texts
     assert all(m.usage == {} and m.uuid == m.model == m.msg_id == "" for m in messages)
 
 
