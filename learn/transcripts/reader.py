@@ -62,7 +62,7 @@ NOISE_TYPES = frozenset(
 KEPT_SYSTEM_SUBTYPES = frozenset({"compact_boundary", "microcompact_boundary", "api_error"})
 
 
-class Excerpt(msgspec.Struct, gc=False, omit_defaults=True):
+class Excerpt(msgspec.Struct, gc=False, array_like=True, omit_defaults=True):
     """What a consumer keeps of a block, worked out ahead in the background reader's process
     (``learn.transcripts.background``, the digest's :class:`learn.ahead.Ahead`): a tool
     result's excerpt and error lines, or a tool call's parameters and change."""
@@ -73,8 +73,9 @@ class Excerpt(msgspec.Struct, gc=False, omit_defaults=True):
     change: str = ""
 
 
-class Block(msgspec.Struct, gc=False):
-    """One content block, normalised across versions."""
+class Block(msgspec.Struct, gc=False, array_like=True):
+    """One content block, normalised across versions. (``array_like``: sent between processes
+    as an array, without its field names: ``learn.transcripts.background``.)"""
 
     kind: str  # text | thinking | tool_use | tool_result | image
     text: str = ""
@@ -90,7 +91,7 @@ class Block(msgspec.Struct, gc=False):
     excerpt: Excerpt | None = None
 
 
-class Message(msgspec.Struct):
+class Message(msgspec.Struct, array_like=True):
     """A user line, an assistant response (joined), or a kept system/summary line."""
 
     role: str  # user | assistant | system | summary
