@@ -52,6 +52,7 @@ __all__ = [
 
 DEFAULT_TOKEN_BUDGET = 20_000
 _WRITE_BUFFER = 1 << 20  # events.jsonl is written in few large writes
+_EVENTS_PER_WRITE = 1_024
 CHARS_PER_TOKEN = 4
 
 _NOISE_TAGS = re.compile(
@@ -655,6 +656,7 @@ def build_digest(
     encode_lines, add = _EVENT_ENCODER.encode_lines, writer.add
     seen_sessions: set[str] = set()
     n_events = n_prompts = n_tool_errors = 0
+    unwritten: list[Event] = []  # events.jsonl is encoded and written a few thousand at a time
     with (out_dir / "events.jsonl").open("wb", buffering=_WRITE_BUFFER) as events_fh:
         for msg in _messages(files, stats, opts.background):
             if msg.session_id and msg.session_id not in seen_sessions:
@@ -673,8 +675,12 @@ def build_digest(
                     n_prompts += 1
                 elif ev.is_error and ev.kind == "result":
                     n_tool_errors += 1
-            events_fh.write(encode_lines(events))
+            unwritten += events
+            if len(unwritten) >= _EVENTS_PER_WRITE:
+                events_fh.write(encode_lines(unwritten))
+                unwritten = []
             n_events += len(events)
+        events_fh.write(encode_lines(unwritten))
     writer.close()
     result = DigestResult(
         out_dir=out_dir,
