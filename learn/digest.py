@@ -15,7 +15,6 @@ Nothing is held in memory beyond the event being written.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -24,6 +23,11 @@ from typing import Any
 
 import msgspec
 import orjson
+
+try:  # difflib's SequenceMatcher, compiled: the same opcodes (tested), a third of the time
+    from cydifflib import SequenceMatcher  # type: ignore[import-untyped]
+except ImportError:  # no wheel for this Python
+    from difflib import SequenceMatcher
 
 from learn.ahead import FILE_READERS, Ahead, lines_read, reads_blocks, strip_cwd
 from learn.error_lines import error_spans
@@ -325,7 +329,7 @@ def edit_change(tool_input: dict[str, Any], limit: int = 240) -> str:
         # The first words (str.split splits at the whitespace r"\S+" stops at), no more split.
         a = old.split(None, _MOST_WORDS)[:_MOST_WORDS]
         b = new.split(None, _MOST_WORDS)[:_MOST_WORDS]
-        matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+        matcher = SequenceMatcher(None, a, b, autojunk=False)
         for op, i1, i2, j1, j2 in matcher.get_opcodes():
             if op == "equal":
                 continue

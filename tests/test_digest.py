@@ -319,3 +319,18 @@ def test_rendered_text_lines_are_its_splitlines(text: str) -> None:
         assert rendered == f"[1] RESULT #2 X: {lines[0] if lines else ''}\n"
     else:
         assert rendered == "[1] RESULT #2 X:\n" + "".join(f"  | {line}\n" for line in lines)
+
+
+_WORDS = st.lists(st.sampled_from(["a", "b", "c", "d", "def", "x=1", "`q`"]), max_size=40)
+
+
+@given(_WORDS, _WORDS)
+def test_the_compiled_matcher_gives_difflibs_opcodes(old: list[str], new: list[str]) -> None:
+    """edit_change's SequenceMatcher (cydifflib where it has a wheel) is difflib's, exactly."""
+    import difflib
+
+    from learn import digest
+
+    mine = digest.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    theirs = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    assert [tuple(op) for op in mine] == theirs
