@@ -16,7 +16,7 @@ from learn.ahead import Ahead
 from learn.digest import DigestOptions, build_digest
 from learn.errors import SystemProblem
 from learn.privacy import triggers
-from learn.transcripts import background
+from learn.transcripts import background, background_child
 from learn.transcripts.background import read_in_background, worth_a_process
 from learn.transcripts.files import SessionFile, discover
 from learn.transcripts.reader import Block, ReadStats, read_sessions
@@ -66,7 +66,7 @@ def _both(sources: list[tuple[Path, str]]) -> tuple[tuple[list, ReadStats], tupl
 
 def _check_triggers(block: Block) -> None:
     """The note covers every trigger of the block's text (of each string of a tool input)."""
-    texts = list(background._strings(block.input)) if block.kind == "tool_use" else [block.text]
+    texts = list(background_child._strings(block.input)) if block.kind == "tool_use" else [block.text]
     assert block.fired >= 0
     for text in texts:
         fired = triggers.fired(text.encode("utf-8", "surrogatepass"))

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from learn.privacy import personal, redact, triggers
 from learn.privacy.outbound import scrub, scrub_head, scrub_slice
-from learn.transcripts.background import _strings as strings_of
+from learn.transcripts.background_child import _strings as strings_of
 from tests.support.secret_corpus import negatives, positives
 
 ROOT = Path(__file__).resolve().parent.parent
