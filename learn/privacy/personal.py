@@ -37,6 +37,7 @@ _HOMES = (
     re.compile(r"/Users/(?<![\w./-]/Users/)" + _USER),
     re.compile(r"Users\\{1,2}(?<=\\Users\\)" + _USER),
 )
+_HOME_LITERALS = ("/home/", "/Users/", "Users\\")  # the literal each of _HOMES starts with
 _DRIVE = re.compile(r"(?<![A-Za-z])[A-Za-z]:(?:\\{1,2}|/)?$")
 # Claude Code names a project's folder after its path: -home-alice-src-app, -Users-bob-dev-x.
 _PROJECT_DIRS = (
@@ -106,7 +107,9 @@ def _spans(text: str, allow: tuple[str, ...], fired: int | None = None) -> list[
         return []
     out: list[Span] = []
     if fired & triggers.HOMES:
-        for pattern in _HOMES:
+        for literal, pattern in zip(_HOME_LITERALS, _HOMES, strict=True):
+            if literal not in text:
+                continue  # what every match starts with (a substring check is the cheaper)
             for m in pattern.finditer(text):
                 start = m.start()
                 if pattern is _HOMES[2] or text[start - 1 : start] == ":":
