@@ -118,10 +118,13 @@ def test_the_child_imports_this_learn_not_the_one_in_the_current_folder(
     impostor = tmp_path / "repo" / "learn"
     impostor.mkdir(parents=True)
     (impostor / "__init__.py").write_text("raise SystemExit('the wrong learn package')\n")
+    (impostor / "ahead.py").write_text("raise SystemExit('the wrong learn.ahead')\n")
     monkeypatch.chdir(tmp_path / "repo")
     monkeypatch.delenv("PYTHONPATH", raising=False)
     (mine, my_stats), (theirs, their_stats) = _both(_session(tmp_path))
     assert theirs == mine and their_stats == my_stats
+    prepared = list(read_in_background(_session(tmp_path), prepare="learn.ahead:Ahead"))
+    assert len(prepared) == len(mine)  # the preparer too is this package's
 
 
 def test_an_unreadable_file_raises_here(tmp_path: Path) -> None:
