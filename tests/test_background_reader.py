@@ -66,7 +66,9 @@ def _both(sources: list[tuple[Path, str]]) -> tuple[tuple[list, ReadStats], tupl
 
 def _check_triggers(block: Block) -> None:
     """The note covers every trigger of the block's text (of each string of a tool input)."""
-    texts = list(background_child._strings(block.input)) if block.kind == "tool_use" else [block.text]
+    texts = (
+        list(background_child._strings(block.input)) if block.kind == "tool_use" else [block.text]
+    )
     assert block.fired >= 0
     for text in texts:
         fired = triggers.fired(text.encode("utf-8", "surrogatepass"))
