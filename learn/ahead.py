@@ -10,8 +10,7 @@ there, and what the digest never reads is not sent:
 - other tool results lose the session's cwd, as the digest would strip it (so the privacy
   triggers noted there hold for the text the digest scrubs): only where what is left holds
   the cwd no more, so that stripping it again there changes nothing;
-- the fields the digest does not read (``usage``, ``uuid``, ``timestamp``, ``model``, the
-  message id) are dropped.
+- the fields the digest does not read (``uuid``, ``model``, the message id) are dropped.
 
 The digest reads messages read in its own process by the same rules (:data:`FILE_READERS`,
 :func:`lines_read`, :func:`reads_blocks`), so its output is the same either way (tested byte
@@ -61,8 +60,7 @@ class Ahead:
         self.names: dict[str, str] = {}  # tool_use id -> tool name
 
     def __call__(self, msg: Message) -> None:
-        msg.usage = {}
-        msg.uuid = msg.timestamp = msg.model = msg.msg_id = ""
+        msg.uuid = msg.model = msg.msg_id = ""
         if not reads_blocks(msg):
             return
         for block in msg.blocks:

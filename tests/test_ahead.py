@@ -56,7 +56,7 @@ def test_a_read_result_is_reduced_to_its_line_count(tmp_path: Path) -> None:
     assert results[1].text == "answered twice"
     texts = [r.text for r in results]
     assert "FAILED a.py::test" in texts and "see //repo/repo/x" in texts
-    assert all(m.usage == {} and m.uuid == m.model == m.msg_id == "" for m in messages)
+    assert all(m.uuid == m.model == m.msg_id == "" for m in messages)
 
 
 def test_the_events_are_the_same_with_or_without_it(tmp_path: Path) -> None:

@@ -10,12 +10,12 @@ meaningful system or summary line.
 
 Speed: each line is decoded by msgspec into Structs that declare only the fields read here, so
 the large fields nobody reads (``toolUseResult``, snapshots, progress data, signatures, image
-data) are skipped rather than built into dicts. A line that does not fit them takes the dict
+data, token usage, timestamps) are skipped rather than built into dicts. A line that does not fit them takes the dict
 path (orjson), which reads any JSON object by the same rules — so the typed path changes speed,
 not what is read. Two differences, both at the edge of JSON: a number beyond the range of a
 double in a field not read no longer makes the whole line unreadable, and an integer beyond 64
-bits stays an ``int`` in ``Block.input`` and ``Message.usage`` (orjson made it a float; the
-digest renders it as before).
+bits stays an ``int`` in ``Block.input`` (orjson made it a float; the digest renders it as
+before).
 """
 
 from __future__ import annotations
@@ -98,7 +98,6 @@ class Message(msgspec.Struct, array_like=True):
     blocks: list[Block]
     uuid: str = ""
     session_id: str = ""
-    timestamp: str = ""
     cwd: str = ""
     agent: str = ""  # "" for the main thread, else a subagent label
     msg_id: str = ""
@@ -107,7 +106,6 @@ class Message(msgspec.Struct, array_like=True):
     is_compact_summary: bool = False
     is_api_error: bool = False
     subtype: str = ""  # system subtype
-    usage: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -158,7 +156,6 @@ class _Body(msgspec.Struct, gc=False):
     id: str | None = None
     model: str | None = None
     content: str | list[str | _Block] | None = None
-    usage: dict[str, Any] | None = None
 
 
 class _Entry(msgspec.Struct, gc=False, rename="camel"):
@@ -170,7 +167,6 @@ class _Entry(msgspec.Struct, gc=False, rename="camel"):
     type: str | None = None
     uuid: str | None = None
     session_id: str | None = None
-    timestamp: str | None = None
     cwd: str | None = None
     is_sidechain: bool | None = None
     is_meta: bool | None = None
@@ -283,18 +279,15 @@ def _typed_message(entry: _Entry, agent: str) -> Message | None:
         if body is None or isinstance(body, str):
             content: str | list[str | _Block] | None = body
             msg_id = model = ""
-            usage: dict[str, Any] = {}
         else:
             content = body.content
             msg_id = (body.id or "") if kind == "assistant" else ""
             model = body.model or ""
-            usage = body.usage if body.usage is not None else {}
         return Message(
             role=kind,
             blocks=_typed_blocks(content),
             uuid=entry.uuid or "",
             session_id=entry.session_id or "",
-            timestamp=entry.timestamp or "",
             cwd=entry.cwd or "",
             agent=agent or ("sidechain" if entry.is_sidechain is True else ""),
             msg_id=msg_id,
@@ -302,7 +295,6 @@ def _typed_message(entry: _Entry, agent: str) -> Message | None:
             is_meta=entry.is_meta is True,
             is_compact_summary=entry.is_compact_summary is True,
             is_api_error=entry.is_api_error_message is True or model == "<synthetic>",
-            usage=usage,
         )
     if kind == "summary":
         summary = entry.summary
@@ -313,7 +305,6 @@ def _typed_message(entry: _Entry, agent: str) -> Message | None:
             blocks=[Block("text", text=summary)],
             uuid=entry.uuid or "",
             session_id=entry.session_id or "",
-            timestamp=entry.timestamp or "",
             cwd=entry.cwd or "",
             agent=agent or ("sidechain" if entry.is_sidechain is True else ""),
         )
@@ -406,7 +397,6 @@ def _message(entry: dict[str, Any], agent: str) -> Message | None:
     common: dict[str, Any] = {
         "uuid": str(entry.get("uuid") or ""),
         "session_id": str(entry.get("sessionId") or ""),
-        "timestamp": str(entry.get("timestamp") or ""),
         "cwd": str(entry.get("cwd") or ""),
         "agent": agent or ("sidechain" if entry.get("isSidechain") is True else ""),
     }
@@ -415,7 +405,6 @@ def _message(entry: dict[str, Any], agent: str) -> Message | None:
         if not isinstance(msg, dict):
             msg = {"content": msg} if isinstance(msg, str) else {}
         model = str(msg.get("model") or "")
-        usage = msg.get("usage")
         return Message(
             role=kind,
             blocks=_blocks(msg.get("content")),
@@ -424,7 +413,6 @@ def _message(entry: dict[str, Any], agent: str) -> Message | None:
             is_meta=entry.get("isMeta") is True,
             is_compact_summary=entry.get("isCompactSummary") is True,
             is_api_error=entry.get("isApiErrorMessage") is True or model == "<synthetic>",
-            usage=usage if isinstance(usage, dict) else {},
             **common,
         )
     if kind == "system":
@@ -471,8 +459,6 @@ class _Joiner:
         if pending is not None:
             if msg.role == "assistant" and msg.msg_id == pending.msg_id:
                 pending.blocks.extend(msg.blocks)
-                if msg.usage:
-                    pending.usage = msg.usage  # usage grows across lines: keep the last
                 return []
             if msg.role == "user" and not msg.is_meta and _only_results(msg):
                 self.deferred.append(msg)
