@@ -19,7 +19,7 @@ for byte). Only the reader's types are imported here: the process starts no slow
 
 from __future__ import annotations
 
-from learn.transcripts.reader import Excerpt, Message
+from learn.transcripts.reader import Message
 
 __all__ = ["FILE_READERS", "Ahead", "lines_read", "reads_blocks"]
 
@@ -70,7 +70,7 @@ class Ahead:
             elif kind == "tool_result":
                 name = self.names.pop(block.tool_id, "?")
                 if name in FILE_READERS and not block.is_error:
-                    block.excerpt = Excerpt(lines_read(block.text, msg.cwd))
+                    block.excerpt = lines_read(block.text, msg.cwd)
                     block.text = ""
                     continue
                 stripped = strip_cwd(block.text, msg.cwd)

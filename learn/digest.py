@@ -56,7 +56,7 @@ __all__ = [
 
 DEFAULT_TOKEN_BUDGET = 20_000
 _WRITE_BUFFER = 1 << 20  # events.jsonl is written in few large writes
-_EVENTS_PER_WRITE = 1_024
+_EVENTS_PER_WRITE = 1_024  # events encoded at a time (about half a megabyte)
 CHARS_PER_TOKEN = 4
 
 _NOISE_TAGS = re.compile(
@@ -463,7 +463,7 @@ class _EventBuilder:
         is_error = block.is_error
         errors: list[str] = []
         if block.excerpt is not None:  # made ahead (learn.ahead)
-            text, errors = block.excerpt.text, block.excerpt.lines
+            text = block.excerpt
         elif name in FILE_READERS and not is_error:
             text = lines_read(block.text, cwd)
         else:
@@ -660,7 +660,7 @@ def build_digest(
     encode_lines, add = _EVENT_ENCODER.encode_lines, writer.add
     seen_sessions: set[str] = set()
     n_events = n_prompts = n_tool_errors = 0
-    unwritten: list[Event] = []  # events.jsonl is encoded and written a few thousand at a time
+    unwritten: list[Event] = []  # the events not yet encoded into events.jsonl
     with (out_dir / "events.jsonl").open("wb", buffering=_WRITE_BUFFER) as events_fh:
         for msg in _messages(files, stats, opts.background):
             if msg.session_id and msg.session_id not in seen_sessions:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from learn.ahead import Ahead, lines_read
 from learn.digest import DigestOptions, _EventBuilder
-from learn.transcripts.reader import Excerpt, Message, read_sessions
+from learn.transcripts.reader import Message, read_sessions
 from tests.support.transcripts import assistant, tool_result, user, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def test_a_read_result_is_reduced_to_its_line_count(tmp_path: Path) -> None:
     for msg in messages:
         ahead(msg)
     results = [b for m in messages for b in m.blocks if b.kind == "tool_result"]
-    assert results[0].excerpt == Excerpt("[3 lines read]") and results[0].text == ""
+    assert results[0].excerpt == "[3 lines read]" and results[0].text == ""
     assert [r.excerpt for r in results[1:]] == [None] * (len(results) - 1)
     assert results[1].text == "answered twice"
     texts = [r.text for r in results]

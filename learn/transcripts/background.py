@@ -7,16 +7,16 @@ runs the first half in a child process while the caller does the second, so a la
 digested in about the time of the second half alone.
 
 The child is a fresh interpreter running :mod:`learn.transcripts.background_child` (the same on
-every operating system; no fork of a process that may hold threads or locks; about 0.07 s to
-start, most of it importing msgspec, orjson and Hyperscan). It reads the sources
-from its stdin and writes frames to its stdout: batches of messages encoded with msgspec's
-MessagePack (pickle for a batch MessagePack cannot hold, such as an integer beyond 64 bits),
-then its :class:`ReadStats`, or the exception that stopped it. The pipe's buffer bounds what is
-in flight, so memory stays flat. The messages, their order and the statistics are exactly those
-of ``read_sessions`` (tested), each as the caller's ``prepare`` left it, if it gave one: the work
-it can have done there (the digest's is :mod:`learn.ahead`). An exception in the child (an unreadable file) is raised again in the caller; when
-the caller stops early or is interrupted, the child is ended. The child ignores Ctrl-C: the
-caller decides.
+every operating system; no fork of a process that may hold threads or locks; about 0.08 s to
+start, most of it importing msgspec, orjson and Hyperscan). It reads the sources from its stdin
+and writes frames to its stdout: batches of messages encoded with msgspec's MessagePack (pickle
+for a batch MessagePack cannot hold, such as an integer beyond 64 bits), then its
+:class:`ReadStats`, or the exception that stopped it. The pipe's buffer bounds what is in
+flight, so memory stays flat. The messages, their order and the statistics are exactly those of
+``read_sessions`` (tested), each as the caller's ``prepare`` left it, if it gave one: the work
+that can be done there (the digest's is :mod:`learn.ahead`). An exception in the child (an
+unreadable file) is raised again in the caller; when the caller stops early or is interrupted,
+the child is ended. The child ignores Ctrl-C: the caller decides.
 
 Small inputs are read in-process: starting a process costs more than it saves
 (:func:`worth_a_process`).

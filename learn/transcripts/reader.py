@@ -33,7 +33,6 @@ __all__ = [
     "LINE_DECODER",
     "NOISE_TYPES",
     "Block",
-    "Excerpt",
     "Message",
     "ReadStats",
     "read_file",
@@ -62,17 +61,6 @@ NOISE_TYPES = frozenset(
 KEPT_SYSTEM_SUBTYPES = frozenset({"compact_boundary", "microcompact_boundary", "api_error"})
 
 
-class Excerpt(msgspec.Struct, gc=False, array_like=True, omit_defaults=True):
-    """What a consumer keeps of a block, worked out ahead in the background reader's process
-    (``learn.transcripts.background``, the digest's :class:`learn.ahead.Ahead`): a tool
-    result's excerpt and error lines, or a tool call's parameters and change."""
-
-    text: str = ""
-    lines: list[str] = msgspec.field(default_factory=list)
-    params: dict[str, str] = msgspec.field(default_factory=dict)
-    change: str = ""
-
-
 class Block(msgspec.Struct, gc=False, array_like=True):
     """One content block, normalised across versions. (``array_like``: sent between processes
     as an array, without its field names: ``learn.transcripts.background``.)"""
@@ -87,8 +75,9 @@ class Block(msgspec.Struct, gc=False, array_like=True):
     # The privacy triggers of ``text`` (of a tool_use: of its input's strings), when the
     # background reader worked them out (learn.transcripts.background); -1: not known.
     fired: int = -1
-    # Set in the background reader's process in place of the text or input it was made from.
-    excerpt: Excerpt | None = None
+    # What the digest shows of the block, made in the background reader's process in place of
+    # the text it was made from (learn.ahead); None: not made there.
+    excerpt: str | None = None
 
 
 class Message(msgspec.Struct, array_like=True):
