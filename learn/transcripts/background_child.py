@@ -22,9 +22,9 @@ import orjson
 from learn.privacy import triggers
 from learn.transcripts.reader import Message, ReadStats, read_sessions
 
-__all__ = ["BATCH", "ERROR", "HEADER", "MSGPACK", "PICKLE", "STATS", "input_text", "main"]
+__all__ = ["ERROR", "HEADER", "MSGPACK", "PICKLE", "STATS", "main"]
 
-BATCH = 64  # messages per frame: small enough that both processes stay busy
+_BATCH = 64  # messages per frame: small enough that both processes stay busy
 # A frame: its kind, the length of what follows, then that: a batch of messages (MessagePack, or
 # pickle for what it cannot hold, such as an integer beyond 64 bits), the statistics
 # (MessagePack) or the exception that stopped the reading (pickle).
@@ -59,7 +59,7 @@ def _serve(
                 prepare(msg)
             _note_triggers(msg)
             batch.append(msg)
-            if len(batch) == BATCH:
+            if len(batch) == _BATCH:
                 send(batch)
                 batch = []
         if batch:
@@ -76,7 +76,7 @@ def _serve(
     out.flush()
 
 
-def input_text(tool_input: dict[str, Any]) -> str:
+def _input_text(tool_input: dict[str, Any]) -> str:
     """The strings of a tool input, one per line (most inputs are flat: no recursion for them)."""
     parts: list[str] = []
     for value in tool_input.values():
@@ -105,7 +105,7 @@ def _note_triggers(msg: Message) -> None:
     for block in msg.blocks:
         if block.excerpt is not None:
             continue  # made here already: the caller does not scrub it
-        text = input_text(block.input) if block.kind == "tool_use" else block.text
+        text = _input_text(block.input) if block.kind == "tool_use" else block.text
         block.fired = triggers.fired(text.encode("utf-8", "surrogatepass")) if text else 0
 
 
