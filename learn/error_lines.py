@@ -152,9 +152,6 @@ def _spans_by_pattern(text: str, start: int, end: int, limit: int) -> list[tuple
         match = ERROR_LINE.search(text, pos, end)
         if match is None:
             break
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        line_end = text.find("\n", match.end())
-        line_end = len(text) if line_end == -1 else line_end
-        spans.append((line_start, line_end))
-        pos = line_end + 1
+        spans.append(_line_around(text, match.start()))  # no error word spans a line break
+        pos = spans[-1][1] + 1
     return spans
