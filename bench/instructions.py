@@ -30,7 +30,6 @@ from pathlib import Path
 
 from bench.common import CACHE, inputs
 from learn import digest
-from learn.ahead import Ahead
 from learn.digest import DigestOptions, build_digest
 from learn.privacy import triggers
 from learn.transcripts import background, background_child
@@ -42,7 +41,7 @@ _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 def _frames(sources: list[tuple[Path, str]]) -> bytes:
     out = io.BytesIO()
-    background_child._serve(sources, out, Ahead())
+    background_child._serve(sources, out, digest._AHEAD)
     return out.getvalue()
 
 

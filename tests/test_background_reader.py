@@ -1,11 +1,14 @@
 """learn.transcripts.background: the reader in a second process gives exactly what it gives here.
 
-Real processes, real pipes, real files.
+Real processes, real pipes, real files; each test that starts a reader runs twice: with the
+reader forked from this process, and in a fresh interpreter.
 """
 
 from __future__ import annotations
 
-import subprocess
+import os
+import sys
+import threading
 from pathlib import Path
 
 import orjson
@@ -24,6 +27,16 @@ from tests.support.transcripts import assistant, fix_session, tool_result, user,
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.jsonl"))
+LINUX = pytest.mark.skipif(sys.platform != "linux", reason="the reader is forked on Linux only")
+
+
+@pytest.fixture(params=["fork", "spawn"], autouse=True)
+def start(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How the reader's process is made, for every test here."""
+    if request.param == "fork" and sys.platform != "linux":
+        pytest.skip("the reader is forked on Linux only")
+    monkeypatch.setattr(background, "_forkable", lambda: request.param == "fork")
+    return str(request.param)
 
 
 def _session(tmp_path: Path) -> list[tuple[Path, str]]:
@@ -139,10 +152,10 @@ def test_an_unreadable_file_raises_here(tmp_path: Path) -> None:
 
 
 def test_stopping_early_ends_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[subprocess.Popen[bytes]] = []
+    started: list[background._Child] = []
     start = background._start
 
-    def spy(*args: object) -> subprocess.Popen[bytes]:
+    def spy(*args: object) -> background._Child:
         started.append(start(*args))  # type: ignore[arg-type]
         return started[-1]
 
@@ -155,10 +168,35 @@ def test_stopping_early_ends_the_child(tmp_path: Path, monkeypatch: pytest.Monke
     assert started[0].poll() is not None  # ended, and waited for
 
 
-def test_a_child_that_dies_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(background, "_BOOT", "import sys; sys.exit(7)")
+def test_a_child_that_dies_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
+) -> None:
+    if start == "fork":
+        monkeypatch.setattr(background, "serve_forked", lambda *_: os._exit(7))
+    else:
+        monkeypatch.setattr(background, "_BOOT", "import sys; sys.exit(7)")
     with pytest.raises(SystemProblem, match=r"ended unexpectedly \(exit code 7\)"):
         list(read_in_background(_session(tmp_path)))
+
+
+def test_a_failure_before_the_reading_is_raised_here(tmp_path: Path) -> None:
+    with pytest.raises(ModuleNotFoundError, match=r"learn\.nowhere"):
+        list(read_in_background(_session(tmp_path), prepare="learn.nowhere:Ahead"))
+
+
+@LINUX
+def test_a_fork_only_with_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real check
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not background._forkable()
+    finally:
+        stop.set()
+        other.join()
+    if threading.active_count() == 1:
+        assert background._forkable()
 
 
 def test_when_a_process_is_worth_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "HOMES",
     "PROJECT_DIRS",
     "SECRET_TRIGGERS",
+    "compile_now",
     "fired",
     "scan_bit",
     "serialized",
@@ -132,6 +133,11 @@ def serialized() -> bytes:
     """The compiled database as bytes, for a process of the same installation
     (:func:`use_serialized`): loading it takes a millisecond, compiling a hundred."""
     return _PATTERNS.serialized()
+
+
+def compile_now() -> None:
+    """Compile the database now, if not yet done (before a fork: the child shares it)."""
+    _PATTERNS.database()
 
 
 def use_serialized(data: bytes) -> None:

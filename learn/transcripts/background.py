@@ -6,17 +6,19 @@ deduplicate: :func:`learn.transcripts.reader.read_sessions`) and what is done wi
 runs the first half in a child process while the caller does the second, so a large session is
 digested in about the time of the second half alone.
 
-The child is a fresh interpreter running :mod:`learn.transcripts.background_child` (the same on
-every operating system; no fork of a process that may hold threads or locks; about 0.08 s to
-start, most of it importing msgspec, orjson and Hyperscan). It reads the sources from its stdin
-and writes frames to its stdout: batches of messages encoded with msgspec's MessagePack (pickle
-for a batch MessagePack cannot hold, such as an integer beyond 64 bits), then its
-:class:`ReadStats`, or the exception that stopped it. The pipe's buffer bounds what is in
-flight, so memory stays flat. The messages, their order and the statistics are exactly those of
-``read_sessions`` (tested), each as the caller's ``prepare`` left it, if it gave one: the work
-that can be done there (the digest's is :mod:`learn.ahead`). An exception in the child (an
-unreadable file) is raised again in the caller; when the caller stops early or is interrupted,
-the child is ended. The child ignores Ctrl-C: the caller decides.
+The child runs :mod:`learn.transcripts.background_child`. On Linux, in a process with one
+thread, it is a fork of this one: it starts in a few milliseconds, with every module and the
+triggers' database already loaded. Elsewhere (macOS, Windows, or another thread running) it is a
+fresh interpreter: about 0.08 s to start, most of it importing msgspec, orjson and Hyperscan; it
+reads the sources from its stdin. Either way it writes frames to a pipe: batches of messages
+encoded with msgspec's MessagePack (pickle for a batch MessagePack cannot hold, such as an
+integer beyond 64 bits), then its :class:`ReadStats`, or the exception that stopped it. The
+pipe's buffer bounds what is in flight, so memory stays flat. The messages, their order and the
+statistics are exactly those of ``read_sessions`` (tested both ways), each as the caller's
+``prepare`` left it, if it gave one: the work that can be done there (the digest's is
+:mod:`learn.ahead`). An exception in the child (an unreadable file) is raised again in the
+caller; when the caller stops early or is interrupted, the child is ended. The child ignores
+Ctrl-C: the caller decides.
 
 Small inputs are read in-process: starting a process costs more than it saves
 (:func:`worth_a_process`).
@@ -28,19 +30,27 @@ import contextlib
 import functools
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import msgspec
 import orjson
 
 from learn.errors import SystemProblem
 from learn.privacy import triggers
-from learn.transcripts.background_child import ERROR, HEADER, MSGPACK, PICKLE, STATS
+from learn.transcripts.background_child import (
+    ERROR,
+    HEADER,
+    MSGPACK,
+    PICKLE,
+    STATS,
+    serve_forked,
+)
 from learn.transcripts.reader import Message, ReadStats
 
 try:
@@ -92,15 +102,84 @@ def _decoders() -> tuple[Callable[[bytes], list[Message]], Callable[[bytes], Rea
     )
 
 
-def _start(sources: Sequence[tuple[Path, str]], prepare: str | None) -> subprocess.Popen[bytes]:
+class _Child(Protocol):
+    """The reader's process, as :func:`read_in_background` uses it (a ``Popen`` is one)."""
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+    def poll(self) -> int | None: ...
+    def kill(self) -> None: ...
+    def wait(self) -> int: ...
+
+
+def _start(sources: Sequence[tuple[Path, str]], prepare: str | None) -> _Child:
+    return _fork(sources, prepare) if _forkable() else _spawn(sources, prepare)
+
+
+def _forkable() -> bool:
+    """Whether a fork of this process is safe and cheap: on Linux, with one thread (a fork
+    copies only the thread that made it: a lock another one held would stay locked). macOS's
+    system libraries do not allow a fork without an exec; Windows has none."""
+    if sys.platform != "linux":
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1  # every thread, Python's or not
+    except OSError:
+        return False
+
+
+class _Forked:
+    """A forked child, with the three methods of a ``Popen`` the reading uses."""
+
+    def __init__(self, pid: int, stdout: IO[bytes]) -> None:
+        self.pid, self.stdout = pid, stdout
+        self._code: int | None = None
+
+    def poll(self) -> int | None:
+        if self._code is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self._code = os.waitstatus_to_exitcode(status)
+        return self._code
+
+    def kill(self) -> None:
+        if self._code is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        if self._code is None:
+            self._code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self._code
+
+
+def _fork(sources: Sequence[tuple[Path, str]], prepare: str | None) -> _Forked:
+    """The reader as a fork of this process: it starts in a few milliseconds with every module
+    and the triggers' database already loaded."""
+    triggers.compile_now()  # once, here: the child shares it
+    read, write = os.pipe()
+    _widen(read)
+    pid = os.fork()
+    if pid == 0:  # the child, which never returns into the caller's code
+        code = 1
+        try:
+            os.close(read)
+            serve_forked(list(sources), write, prepare)
+            code = 0
+        finally:
+            os._exit(code)  # no exit handlers, no flushing of the caller's buffers
+    os.close(write)
+    return _Forked(pid, open(read, "rb"))  # closed by read_in_background
+
+
+def _spawn(sources: Sequence[tuple[Path, str]], prepare: str | None) -> subprocess.Popen[bytes]:
+    """The reader in a fresh interpreter (about 0.08 s to start, most of it imports)."""
     package = [str(_PACKAGE / "__init__.py"), str(_PACKAGE)]
     child = subprocess.Popen(
         [sys.executable, "-P", "-c", _BOOT, *package], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
     assert child.stdin is not None and child.stdout is not None
-    if fcntl is not None and hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: the child writes ahead
-        with contextlib.suppress(OSError):  # above the system's limit: the default stays
-            fcntl.fcntl(child.stdout.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    _widen(child.stdout.fileno())
     # The sources, then the triggers' database (compiled here while the child starts). A child
     # that is gone already is reported by the reading (its exit code).
     with contextlib.suppress(BrokenPipeError), child.stdin:
@@ -110,7 +189,14 @@ def _start(sources: Sequence[tuple[Path, str]], prepare: str | None) -> subproce
     return child
 
 
-def _read_exactly(stream: IO[bytes], n: int, child: subprocess.Popen[bytes]) -> bytes:
+def _widen(pipe: int) -> None:
+    """Let the child write further ahead (Linux; 64 KiB by default): memory stays flat."""
+    if fcntl is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
+        with contextlib.suppress(OSError):  # above the system's limit: the default stays
+            fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+
+def _read_exactly(stream: IO[bytes], n: int, child: _Child) -> bytes:
     data = stream.read(n)
     if len(data) != n:  # the child is gone without a word
         code = child.wait()

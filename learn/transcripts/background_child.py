@@ -8,6 +8,7 @@ waits for its first messages. The frames it writes are defined here, for both si
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import signal
 import struct
@@ -22,7 +23,7 @@ import orjson
 from learn.privacy import triggers
 from learn.transcripts.reader import Message, ReadStats, read_sessions
 
-__all__ = ["ERROR", "HEADER", "MSGPACK", "PICKLE", "STATS", "main"]
+__all__ = ["ERROR", "HEADER", "MSGPACK", "PICKLE", "STATS", "main", "serve_forked"]
 
 _BATCH = 64  # messages per frame: small enough that both processes stay busy
 # A frame: its kind, the length of what follows, then that: a batch of messages (MessagePack, or
@@ -32,11 +33,9 @@ MSGPACK, PICKLE, STATS, ERROR = b"M", b"P", b"S", b"E"
 HEADER = struct.Struct(">cI")
 
 
-def _serve(
-    sources: list[tuple[Path, str]], out: IO[bytes], prepare: Callable[[Message], None] | None
-) -> None:
-    """Read, and write the messages (each ``prepare``-d first), then the statistics or the
-    error, as frames."""
+def _serve(sources: list[tuple[Path, str]], out: IO[bytes], prepare: str | None) -> None:
+    """Read, and write the messages (each given to a new ``prepare`` first: ``module:class``),
+    then the statistics or the error, as frames."""
     encode = msgspec.msgpack.Encoder().encode
 
     def frame(kind: bytes, payload: bytes) -> None:
@@ -53,10 +52,11 @@ def _serve(
 
     stats = ReadStats()
     try:
+        preparer = _prepare(prepare) if prepare else None
         batch: list[Message] = []
         for msg in read_sessions(sources, stats):
-            if prepare is not None:
-                prepare(msg)
+            if preparer is not None:
+                preparer(msg)
             _note_triggers(msg)
             batch.append(msg)
             if len(batch) == _BATCH:
@@ -110,15 +110,23 @@ def _note_triggers(msg: Message) -> None:
 
 
 def main() -> None:
-    """Read what the parent asks on stdin, and answer on stdout."""
+    """A fresh interpreter's child: read what the parent asks on stdin, and answer on stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     header, database = sys.stdin.buffer.read().split(b"\n", 1)
     triggers.use_serialized(database)  # the parent's: no compiling here
     asked = orjson.loads(header)
     sources = [(Path(path), agent) for path, agent in asked["sources"]]
-    prepare = _prepare(asked["prepare"]) if asked["prepare"] else None
     with contextlib.suppress(BrokenPipeError):  # the parent stopped listening
-        _serve(sources, sys.stdout.buffer, prepare)
+        _serve(sources, sys.stdout.buffer, asked["prepare"])
+
+
+def serve_forked(sources: list[tuple[Path, str]], fd: int, prepare: str | None) -> None:
+    """A forked child's work: answer on the pipe ``fd``. All the parent had is here already
+    (modules, the triggers' database); what it holds is left as it is (no collection of it)."""
+    gc.freeze()  # the parent's objects: not walked by the collector, so their pages stay shared
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    with contextlib.suppress(BrokenPipeError), open(fd, "wb") as out:
+        _serve(sources, out, prepare)
 
 
 def _prepare(name: str) -> Callable[[Message], None]:
