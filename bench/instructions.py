@@ -41,7 +41,7 @@ _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 def _frames(sources: list[tuple[Path, str]]) -> bytes:
     out = io.BytesIO()
-    background_child._serve(sources, out, digest._AHEAD)
+    background_child._serve(sources, out, digest._ahead(DigestOptions()))
     return out.getvalue()
 
 

@@ -10,16 +10,21 @@ there, and what the digest never reads is not sent:
 - other tool results lose the session's cwd, as the digest would strip it (so the privacy
   triggers noted there hold for the text the digest scrubs): only where what is left holds
   the cwd no more, so that stripping it again there changes nothing;
-- the fields the digest does not read (``uuid``, ``model``, the message id) are dropped.
+- the fields the digest does not read (``uuid``, ``model``, the message id) are dropped;
+- when the digest is behind (``spare``: the reader would otherwise wait for it), other tool
+  results too become what the digest shows of them (:func:`learn.excerpts.result_excerpt`),
+  so the two processes share the work as their speeds allow.
 
 The digest reads messages read in its own process by the same rules (:data:`FILE_READERS`,
-:func:`lines_read`, :func:`reads_blocks`), so its output is the same either way (tested byte
-for byte). Only the reader's types are imported here: the process starts no slower for it.
+:func:`lines_read`, :func:`reads_blocks`, the same ``result_excerpt``), so its output is the
+same either way (tested byte for byte).
 """
 
 from __future__ import annotations
 
-from learn.transcripts.reader import Message
+from learn.excerpts import Limits, result_excerpt
+from learn.privacy import triggers
+from learn.transcripts.reader import Block, Message
 
 __all__ = ["FILE_READERS", "Ahead", "lines_read", "reads_blocks"]
 
@@ -54,12 +59,14 @@ class Ahead:
     """Applied to each message, in order, before it is sent (see the module's docstring).
 
     It follows which tool each result answers as the digest does: a call is remembered when
-    its message's blocks are read, and forgotten at its first result."""
+    its message's blocks are read, and forgotten at its first result. ``limits`` and ``allow``:
+    the digest's, for the results made here when there is time to spare (none without them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None, allow: tuple[str, ...] = ()) -> None:
         self.names: dict[str, str] = {}  # tool_use id -> tool name
+        self.limits, self.allow = limits, allow
 
-    def __call__(self, msg: Message) -> None:
+    def __call__(self, msg: Message, spare: bool = False) -> None:
         msg.uuid = msg.model = msg.msg_id = ""
         if not reads_blocks(msg):
             return
@@ -74,5 +81,15 @@ class Ahead:
                     block.text = ""
                     continue
                 stripped = strip_cwd(block.text, msg.cwd)
-                if stripped is not block.text and msg.cwd not in stripped:
+                if spare and self.limits is not None:
+                    self._excerpt(block, stripped, self.limits)
+                elif stripped is not block.text and msg.cwd not in stripped:
                     block.text = stripped
+
+    def _excerpt(self, block: Block, text: str, limits: Limits) -> None:
+        """What the digest shows of a result, made here (``text``: without the cwd)."""
+        fired = triggers.fired(text.encode("utf-8", "surrogatepass")) if text else 0
+        block.excerpt, block.errors = result_excerpt(
+            text, limits, want_errors=block.is_error, allow=self.allow, fired=fired
+        )
+        block.text = ""

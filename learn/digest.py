@@ -30,8 +30,8 @@ except ImportError:  # no wheel for this Python
     from difflib import SequenceMatcher
 
 from learn.ahead import FILE_READERS, Ahead, lines_read, reads_blocks, strip_cwd
-from learn.error_lines import error_spans
-from learn.privacy.outbound import forget_scrubbed, scrub, scrub_head, scrub_slice
+from learn.excerpts import Limits, result_excerpt, shorten
+from learn.privacy.outbound import forget_scrubbed, scrub, scrub_head
 from learn.privacy.redact import HEAD_MARGIN
 from learn.transcripts.background import read_in_background, worth_a_process
 from learn.transcripts.files import SessionFile
@@ -139,12 +139,6 @@ def _size(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-def shorten(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return f"{text[: limit - limit // 5]}… [+{len(text) - (limit - limit // 5):,} chars]"
-
-
 def scrub_short(
     text: str, limit: int, allow: tuple[str, ...] = (), fired: int | None = None
 ) -> str:
@@ -170,71 +164,6 @@ def clean_text(text: str) -> tuple[str, bool]:
     text = _COMMAND_NAME.sub(lambda m: m.group(1), text)
     text = _COMMAND_TAGS.sub("", text)
     return text.strip(), interrupted
-
-
-def _nth_newline(text: str, n: int) -> int:
-    """Offset just past the n-th line (len(text) if there are fewer lines)."""
-    pos, find = 0, text.find
-    for _ in range(n):
-        pos = find("\n", pos) + 1
-        if pos == 0:
-            return len(text)
-    return pos
-
-
-def _nth_newline_from_end(text: str, n: int) -> int:
-    """Offset where the last n lines start."""
-    pos = len(text) - 1 if text.endswith("\n") else len(text)  # the final newline ends a line
-    rfind = text.rfind
-    for _ in range(n):
-        found = rfind("\n", 0, pos)
-        if found == -1:
-            return 0
-        pos = found
-    return pos + 1 if pos < len(text) and text[pos] == "\n" else pos
-
-
-_SCRUB_WHOLE = 16_000  # characters: a longer tool result is scrubbed piece by piece
-
-
-def result_excerpt(
-    text: str,
-    opts: DigestOptions,
-    *,
-    want_errors: bool = True,
-    allow: tuple[str, ...] = (),
-    fired: int | None = None,
-) -> tuple[str, list[str]]:
-    """Head + error lines + tail of a tool result, and (if wanted) the error lines on their own.
-    Each piece kept is scrubbed (secrets, personal data) before any cut, as the whole text would
-    be (``scrub_slice``: a secret across a piece's edge is found whole). ``fired``: the privacy
-    triggers of ``text`` (``Block.fired``), when known."""
-
-    whole = len(text) <= _SCRUB_WHOLE  # scanning it all costs less than the pieces' margins
-    if whole:
-        text = scrub(text, allow, fired)
-
-    def piece(a: int, b: int) -> str:
-        return text[a:b] if whole else scrub_slice(text, a, b, allow, fired)
-
-    errors: list[str] = []
-    if want_errors:
-        spans = error_spans(text, 0, len(text), opts.result_error_lines)
-        errors = [piece(a, b).strip()[:300] for a, b in spans]
-    keep = opts.result_head + opts.result_tail + opts.result_error_lines
-    if len(text) <= 2_000 and text.count("\n") < keep:
-        return text, errors
-    head_end = _nth_newline(text, opts.result_head)
-    tail_start = max(head_end, _nth_newline_from_end(text, opts.result_tail))
-    picked = [
-        piece(a, b) for a, b in error_spans(text, head_end, tail_start, opts.result_error_lines)
-    ]
-    middle_lines = text.count("\n", head_end, tail_start)
-    omitted = max(0, middle_lines - len(picked))
-    head = piece(0, head_end).splitlines()
-    tail = piece(tail_start, len(text)).splitlines()
-    body = [*head, f"… [{omitted:,} lines omitted]", *picked, *tail]
-    return shorten("\n".join([ln[:300] for ln in body]), 3_000), errors
 
 
 def _relative(value: str, cwd: str) -> str:
@@ -463,7 +392,7 @@ class _EventBuilder:
         is_error = block.is_error
         errors: list[str] = []
         if block.excerpt is not None:  # made ahead (learn.ahead)
-            text = block.excerpt
+            text, errors = block.excerpt, block.errors
         elif name in FILE_READERS and not is_error:
             text = lines_read(block.text, cwd)
         else:
@@ -615,20 +544,22 @@ def _section_header(session: str, agent: str) -> str:
     return f"## Session {session or '?'} — {who}\n\n"
 
 
-def _messages(
-    files: list[SessionFile], stats: ReadStats, background: bool | None
-) -> Iterator[Message]:
+def _messages(files: list[SessionFile], stats: ReadStats, opts: DigestOptions) -> Iterator[Message]:
     """The messages of ``files``: read in a second process when asked, or (``None``) when the
     input is large enough to gain from it (``learn.transcripts.background``); else here."""
     sources = [(f.path, f.agent) for f in files]
+    background = opts.background
     if background is None:
         background = worth_a_process([_file_size(f.path) for f in files])
     if background:
-        return read_in_background(sources, stats, prepare=_AHEAD)
+        return read_in_background(sources, stats, prepare=_ahead(opts))
     return read_sessions(sources, stats)
 
 
-_AHEAD = f"{Ahead.__module__}:{Ahead.__qualname__}"  # what the reader's process does ahead
+def _ahead(opts: DigestOptions) -> Ahead:
+    """What the reader's process does ahead (learn.ahead)."""
+    limits = Limits(opts.result_head, opts.result_tail, opts.result_error_lines)
+    return Ahead(limits, opts.email_allow)
 
 
 def _file_size(path: Path) -> int:
@@ -662,7 +593,7 @@ def build_digest(
     n_events = n_prompts = n_tool_errors = 0
     unwritten: list[Event] = []  # the events not yet encoded into events.jsonl
     with (out_dir / "events.jsonl").open("wb", buffering=_WRITE_BUFFER) as events_fh:
-        for msg in _messages(files, stats, opts.background):
+        for msg in _messages(files, stats, opts):
             if msg.session_id and msg.session_id not in seen_sessions:
                 seen_sessions.add(msg.session_id)
                 sessions.append(msg.session_id)

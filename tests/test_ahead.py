@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from learn.ahead import Ahead, lines_read
-from learn.digest import DigestOptions, _EventBuilder
+from learn.digest import DigestOptions, _ahead, _EventBuilder
 from learn.transcripts.reader import Message, read_sessions
 from tests.support.transcripts import assistant, tool_result, user, write_jsonl
 
@@ -32,12 +34,22 @@ def _tricky(tmp_path: Path) -> Path:
         tool_result("b2", "FAILED /repo/a.py::test", "t6"),  # the cwd stripped ahead
         _call("b3", "Bash", "a6"),
         tool_result("b3", "see //repo/repo/x", "t7"),  # stripped, it holds the cwd again: not
+        _call("b4", "Bash", "a7"),
+        tool_result("b4", _failing_run(), "t8", is_error=True),  # error lines from the middle
+        _call("b5", "Bash", "a8"),
+        tool_result("b5", "log line\n" * 3_000 + "token=Hunter2xyz!q\n", "t9"),  # in pieces
         _call("r3", "Read", "a4", isMeta=True),  # a meta message: the call is not followed
         tool_result("r3", "text of a meta call", "t4"),
         tool_result("nobody", "a result without its call", "t5"),
         user("compacted", "u2", isCompactSummary=True),
     ]
     return write_jsonl(tmp_path / "s.jsonl", lines)
+
+
+def _failing_run() -> str:
+    lines = [f"collected item {i} in /repo/tests" for i in range(60)]
+    lines[30] = "E   AssertionError: expected 2, got 3 (mail jane@corp.io)"
+    return "\n".join(lines)
 
 
 def _events(messages: list[Message]) -> list[object]:
@@ -49,7 +61,7 @@ def test_a_read_result_is_reduced_to_its_line_count(tmp_path: Path) -> None:
     messages = list(read_sessions([(_tricky(tmp_path), "")]))
     ahead = Ahead()
     for msg in messages:
-        ahead(msg)
+        ahead(msg, True)  # time to spare, but no limits: only Read results
     results = [b for m in messages for b in m.blocks if b.kind == "tool_result"]
     assert results[0].excerpt == "[3 lines read]" and results[0].text == ""
     assert [r.excerpt for r in results[1:]] == [None] * (len(results) - 1)
@@ -59,15 +71,33 @@ def test_a_read_result_is_reduced_to_its_line_count(tmp_path: Path) -> None:
     assert all(m.uuid == m.model == m.msg_id == "" for m in messages)
 
 
-def test_the_events_are_the_same_with_or_without_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spare", [False, True], ids=["reader-only", "results-too"])
+def test_the_events_are_the_same_with_or_without_it(tmp_path: Path, spare: bool) -> None:
     sources = [(_tricky(tmp_path), ""), *[(p, "") for p in sorted(ROOT.glob("examples/*.jsonl"))]]
     for source in sources:
         plain = list(read_sessions([source]))
         prepared = list(read_sessions([source]))
-        ahead = Ahead()
+        ahead = _ahead(DigestOptions())
         for msg in prepared:
-            ahead(msg)
+            ahead(msg, spare)
         assert _events(prepared) == _events(plain), source
+
+
+def test_with_time_to_spare_results_are_made_there(tmp_path: Path) -> None:
+    messages = list(read_sessions([(_tricky(tmp_path), "")]))
+    ahead = _ahead(DigestOptions(email_allow=("corp.io",)))
+    for msg in messages:
+        ahead(msg, True)
+    results = [b for m in messages for b in m.blocks if b.kind == "tool_result"]
+    assert all(r.excerpt is not None and r.text == "" for r in results)
+    no_file, failed = (r for r in results if r.is_error)
+    assert no_file.errors == ["no such file"]  # an error result keeps its error lines
+    assert failed.errors == ["E   AssertionError: expected 2, got 3 (mail jane@corp.io)"]
+    assert "lines omitted" in (failed.excerpt or "")
+    long = next(r.excerpt or "" for r in results if "log line" in (r.excerpt or ""))
+    assert "Hunter2xyz" not in long and "[REDACTED" in long
+    assert "FAILED a.py::test" in [r.excerpt for r in results]
+    assert Ahead().limits is None  # without the digest's limits: never
 
 
 def test_lines_are_counted_as_the_cwd_stripped_would_leave_them() -> None:

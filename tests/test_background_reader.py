@@ -6,10 +6,14 @@ reader forked from this process, and in a fresh interpreter.
 
 from __future__ import annotations
 
+import importlib
+import io
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -22,7 +26,7 @@ from learn.privacy import triggers
 from learn.transcripts import background, background_child
 from learn.transcripts.background import read_in_background, worth_a_process
 from learn.transcripts.files import SessionFile, discover
-from learn.transcripts.reader import Block, ReadStats, read_sessions
+from learn.transcripts.reader import Block, Message, ReadStats, read_sessions
 from tests.support.transcripts import assistant, fix_session, tool_result, user, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +57,10 @@ def _session(tmp_path: Path) -> list[tuple[Path, str]]:
         assistant({"type": "tool_use", "id": "t8", "name": "Bash", "input": command}, "u-c", "m-c")
     )
     lines.append(tool_result("t8", "see /home/alice/.claude/settings.json", "u-r8"))
+    failing = {"type": "tool_use", "id": "t6", "name": "Bash", "input": {"command": "make"}}
+    lines.append(assistant(failing, "u-c6", "m-c6"))
+    output = "\n".join(["building"] * 30 + ["Error: no rule to make target"] + ["done"] * 30)
+    lines.append(tool_result("t6", output, "u-r6", is_error=True))  # its error lines
     read = {"type": "tool_use", "id": "t7", "name": "Read", "input": {"file_path": "/repo/a"}}
     lines.append(assistant(read, "u-c7", "m-c7"))
     lines.append(tool_result("t7", "a file's\nlines", "u-r7"))  # read ahead as its line count
@@ -98,10 +106,10 @@ def test_same_messages_and_statistics(tmp_path: Path) -> None:
 
 def test_the_child_prepares_each_message_as_asked(tmp_path: Path) -> None:
     sources = _session(tmp_path)
-    theirs = list(read_in_background(sources, prepare="learn.ahead:Ahead"))
+    theirs = list(read_in_background(sources, prepare=Ahead()))
     mine, ahead = list(read_sessions(sources)), Ahead()
     for msg in mine:
-        ahead(msg)
+        ahead(msg, False)
     made = [b for m in theirs for b in m.blocks if b.excerpt is not None]
     assert made and all(b.fired == -1 for b in made)  # not scrubbed by the digest: no note
     for msg in theirs:
@@ -138,7 +146,7 @@ def test_the_child_imports_this_learn_not_the_one_in_the_current_folder(
     monkeypatch.delenv("PYTHONPATH", raising=False)
     (mine, my_stats), (theirs, their_stats) = _both(_session(tmp_path))
     assert theirs == mine and their_stats == my_stats
-    prepared = list(read_in_background(_session(tmp_path), prepare="learn.ahead:Ahead"))
+    prepared = list(read_in_background(_session(tmp_path), prepare=Ahead()))
     assert len(prepared) == len(mine)  # the preparer too is this package's
 
 
@@ -179,9 +187,59 @@ def test_a_child_that_dies_is_reported(
         list(read_in_background(_session(tmp_path)))
 
 
-def test_a_failure_before_the_reading_is_raised_here(tmp_path: Path) -> None:
-    with pytest.raises(ModuleNotFoundError, match=r"learn\.nowhere"):
-        list(read_in_background(_session(tmp_path), prepare="learn.nowhere:Ahead"))
+class _Unmakeable:
+    """A preparer that fails: a fresh interpreter cannot even make it (its module is missing
+    there); a fork has it, and it raises on the first message."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (importlib.import_module, ("learn.nowhere",))
+
+    def __call__(self, msg: object, spare: bool) -> None:
+        raise RuntimeError("cannot prepare this")
+
+
+def test_a_failing_preparer_is_raised_here(tmp_path: Path, start: str) -> None:
+    expected = RuntimeError if start == "fork" else ModuleNotFoundError
+    with pytest.raises(expected, match=r"cannot prepare this|learn\.nowhere"):
+        list(read_in_background(_session(tmp_path), prepare=_Unmakeable()))
+
+
+def test_how_much_waits_in_the_pipe() -> None:
+    assert background_child._waiting(io.BytesIO()) is None  # not a pipe: never behind
+    if sys.platform == "win32":
+        return
+    read, write = os.pipe()
+    with open(read, "rb", buffering=0) as reader, open(write, "wb", buffering=0) as writer:
+        waiting = background_child._waiting(writer)
+        assert waiting is not None and waiting() == 0
+        writer.write(b"x" * 3000)
+        assert waiting() == 3000
+        reader.read(1000)
+        assert waiting() == 2000
+
+
+@pytest.mark.parametrize("behind", [False, True], ids=["keeping-up", "behind"])
+def test_the_digest_is_the_same_when_the_caller_is_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str, behind: bool
+) -> None:
+    if start == "spawn":
+        pytest.skip("the threshold is set here, in the forked child's memory")
+    monkeypatch.setattr(background_child, "_BEHIND", -1 if behind else 1 << 40)
+    made: list[Block] = []  # results made in the reader's process
+
+    def counting(*args: Any, **kwargs: Any) -> Iterator[Message]:
+        for msg in read_in_background(*args, **kwargs):
+            made.extend(b for b in msg.blocks if b.excerpt is not None)
+            yield msg
+
+    monkeypatch.setattr(digest, "read_in_background", counting)
+    files = [SessionFile(path, agent) for path, agent in _session(tmp_path)]
+    build_digest(files, tmp_path / "here", DigestOptions(background=False))
+    build_digest(files, tmp_path / "there", DigestOptions(background=True))
+    read_ahead = 1  # the one Read result, made there in any case
+    assert len(made) > read_ahead if behind else len(made) == read_ahead
+    for path in (tmp_path / "here").iterdir():
+        assert (tmp_path / "there" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 @LINUX

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import IO, Protocol
 
 import msgspec
-import orjson
 
 from learn.errors import SystemProblem
 from learn.privacy import triggers
@@ -48,7 +47,9 @@ from learn.transcripts.background_child import (
     HEADER,
     MSGPACK,
     PICKLE,
+    SIZE,
     STATS,
+    Preparer,
     serve_forked,
 )
 from learn.transcripts.reader import Message, ReadStats
@@ -112,7 +113,7 @@ class _Child(Protocol):
     def wait(self) -> int: ...
 
 
-def _start(sources: Sequence[tuple[Path, str]], prepare: str | None) -> _Child:
+def _start(sources: Sequence[tuple[Path, str]], prepare: Preparer | None) -> _Child:
     return _fork(sources, prepare) if _forkable() else _spawn(sources, prepare)
 
 
@@ -153,7 +154,7 @@ class _Forked:
         return self._code
 
 
-def _fork(sources: Sequence[tuple[Path, str]], prepare: str | None) -> _Forked:
+def _fork(sources: Sequence[tuple[Path, str]], prepare: Preparer | None) -> _Forked:
     """The reader as a fork of this process: it starts in a few milliseconds with every module
     and the triggers' database already loaded."""
     triggers.compile_now()  # once, here: the child shares it
@@ -172,7 +173,9 @@ def _fork(sources: Sequence[tuple[Path, str]], prepare: str | None) -> _Forked:
     return _Forked(pid, open(read, "rb"))  # closed by read_in_background
 
 
-def _spawn(sources: Sequence[tuple[Path, str]], prepare: str | None) -> subprocess.Popen[bytes]:
+def _spawn(
+    sources: Sequence[tuple[Path, str]], prepare: Preparer | None
+) -> subprocess.Popen[bytes]:
     """The reader in a fresh interpreter (about 0.08 s to start, most of it imports)."""
     package = [str(_PACKAGE / "__init__.py"), str(_PACKAGE)]
     child = subprocess.Popen(
@@ -183,8 +186,8 @@ def _spawn(sources: Sequence[tuple[Path, str]], prepare: str | None) -> subproce
     # The sources, then the triggers' database (compiled here while the child starts). A child
     # that is gone already is reported by the reading (its exit code).
     with contextlib.suppress(BrokenPipeError), child.stdin:
-        asked = {"sources": [[str(path), agent] for path, agent in sources], "prepare": prepare}
-        child.stdin.write(orjson.dumps(asked) + b"\n")
+        asked = pickle.dumps((list(sources), prepare), pickle.HIGHEST_PROTOCOL)
+        child.stdin.write(SIZE.pack(len(asked)) + asked)
         child.stdin.write(triggers.serialized())
     return child
 
@@ -208,13 +211,16 @@ def _read_exactly(stream: IO[bytes], n: int, child: _Child) -> bytes:
 
 
 def read_in_background(
-    sources: Sequence[tuple[Path, str]], stats: ReadStats | None = None, prepare: str | None = None
+    sources: Sequence[tuple[Path, str]],
+    stats: ReadStats | None = None,
+    prepare: Preparer | None = None,
 ) -> Iterator[Message]:
     """:func:`read_sessions`, with the reading done in a child process.
 
-    ``prepare``: ``module:class`` of a callable the child makes one of and applies to each
-    message, in order, before it sends it (the digest's :class:`learn.ahead.Ahead`): work done
-    there, and what the caller does not read left out. It must only import what is cheap."""
+    ``prepare``: what the child applies to each message, in order, before it sends it, with
+    whether this process is behind (the digest's :class:`learn.ahead.Ahead`): work done there,
+    and what the caller does not read left out. It is pickled for a fresh interpreter: an
+    instance of a class of this package, which imports only what it needs."""
     child = _start(sources, prepare)
     stream = child.stdout
     assert stream is not None

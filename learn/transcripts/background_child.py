@@ -1,15 +1,21 @@
 """The child's side of :mod:`learn.transcripts.background`: what the reader's process runs.
 
 Kept apart from the caller's side so that the child imports only what it needs to read (no
-``subprocess``, no ``pickle`` unless it must report an error): it starts sooner, and the caller
-waits for its first messages. The frames it writes are defined here, for both sides.
+``subprocess``): a fresh interpreter starts sooner, and the caller waits for its first messages.
+The frames it writes are defined here, for both sides.
+
+The caller's ``prepare`` is given each message before it is sent, with ``spare``: whether the
+caller is behind, that is whether more than :data:`_BEHIND` bytes wait in the pipe (Linux and
+macOS tell, ``FIONREAD``; elsewhere it is never said). Then the preparer may do some of the
+caller's work (the digest's: :mod:`learn.ahead`), and the two processes share it as their speeds
+allow, instead of this one waiting for the pipe to drain.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
+import pickle
 import signal
 import struct
 import sys
@@ -18,62 +24,104 @@ from pathlib import Path
 from typing import IO, Any
 
 import msgspec
-import orjson
 
 from learn.privacy import triggers
 from learn.transcripts.reader import Message, ReadStats, read_sessions
 
-__all__ = ["ERROR", "HEADER", "MSGPACK", "PICKLE", "STATS", "main", "serve_forked"]
+try:
+    import fcntl
+    import termios
+except ImportError:  # Windows
+    fcntl = termios = None  # type: ignore[assignment]
+
+__all__ = [
+    "ERROR",
+    "HEADER",
+    "MSGPACK",
+    "PICKLE",
+    "SIZE",
+    "STATS",
+    "Preparer",
+    "main",
+    "serve_forked",
+]
+
+#: Given each message before it is sent, and whether the caller is behind (time to spare here).
+Preparer = Callable[[Message, bool], None]
 
 _BATCH = 64  # messages per frame: small enough that both processes stay busy
+_BEHIND = 512 << 10  # bytes waiting in the pipe (of 1 MiB): the caller is behind
 # A frame: its kind, the length of what follows, then that: a batch of messages (MessagePack, or
 # pickle for what it cannot hold, such as an integer beyond 64 bits), the statistics
 # (MessagePack) or the exception that stopped the reading (pickle).
 MSGPACK, PICKLE, STATS, ERROR = b"M", b"P", b"S", b"E"
 HEADER = struct.Struct(">cI")
+SIZE = struct.Struct(">I")  # a fresh interpreter's stdin: the size of what is asked, pickled
 
 
-def _serve(sources: list[tuple[Path, str]], out: IO[bytes], prepare: str | None) -> None:
-    """Read, and write the messages (each given to a new ``prepare`` first: ``module:class``),
-    then the statistics or the error, as frames."""
+def _serve(sources: list[tuple[Path, str]], out: IO[bytes], prepare: Preparer | None) -> None:
+    """Read, and write the messages (each given to ``prepare`` first), then the statistics or
+    the error, as frames."""
     encode = msgspec.msgpack.Encoder().encode
-
-    def frame(kind: bytes, payload: bytes) -> None:
-        out.write(HEADER.pack(kind, len(payload)))
-        out.write(payload)
 
     def send(batch: list[Message]) -> None:
         try:
-            frame(MSGPACK, encode(batch))
+            _frame(out, MSGPACK, encode(batch))
         except (OverflowError, msgspec.EncodeError):  # e.g. an integer beyond 64 bits
-            import pickle
-
-            frame(PICKLE, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+            _frame(out, PICKLE, pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
 
     stats = ReadStats()
     try:
-        preparer = _prepare(prepare) if prepare else None
+        waiting = _waiting(out)
+        spare = False
         batch: list[Message] = []
         for msg in read_sessions(sources, stats):
-            if preparer is not None:
-                preparer(msg)
+            if prepare is not None:
+                prepare(msg, spare)
             _note_triggers(msg)
             batch.append(msg)
             if len(batch) == _BATCH:
                 send(batch)
                 batch = []
+                spare = waiting is not None and waiting() > _BEHIND
         if batch:
             send(batch)
-        frame(STATS, encode(stats))
+        _frame(out, STATS, encode(stats))
     except Exception as exc:  # handed to the parent, which raises it
-        import pickle
-
-        try:
-            payload = pickle.dumps(exc)
-        except Exception:  # an exception that cannot be pickled
-            payload = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        frame(ERROR, payload)
+        _report(out, exc)
     out.flush()
+
+
+def _frame(out: IO[bytes], kind: bytes, payload: bytes) -> None:
+    out.write(HEADER.pack(kind, len(payload)))
+    out.write(payload)
+
+
+def _report(out: IO[bytes], exc: Exception) -> None:
+    """Hand ``exc`` to the parent, which raises it."""
+    try:
+        payload = pickle.dumps(exc)
+    except Exception:  # an exception that cannot be pickled
+        payload = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+    _frame(out, ERROR, payload)
+
+
+def _waiting(out: IO[bytes]) -> Callable[[], int] | None:
+    """How many bytes written to the pipe ``out`` the caller has not read yet, where the
+    system tells; else None."""
+    if fcntl is None:
+        return None
+    try:
+        fd = out.fileno()
+        fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+    except (OSError, ValueError):  # not a pipe, or no answer (io.UnsupportedOperation: both)
+        return None
+    unpack = struct.Struct("i").unpack
+
+    def waiting() -> int:
+        return int(unpack(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+
+    return waiting
 
 
 def _input_text(tool_input: dict[str, Any]) -> str:
@@ -110,29 +158,27 @@ def _note_triggers(msg: Message) -> None:
 
 
 def main() -> None:
-    """A fresh interpreter's child: read what the parent asks on stdin, and answer on stdout."""
+    """A fresh interpreter's child: read what the parent asks on stdin (its size, the sources
+    and the preparer, pickled, then the triggers' database), and answer on stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    header, database = sys.stdin.buffer.read().split(b"\n", 1)
-    triggers.use_serialized(database)  # the parent's: no compiling here
-    asked = orjson.loads(header)
-    sources = [(Path(path), agent) for path, agent in asked["sources"]]
+    asked = sys.stdin.buffer.read()
+    end = SIZE.size + SIZE.unpack_from(asked)[0]
+    out = sys.stdout.buffer
     with contextlib.suppress(BrokenPipeError):  # the parent stopped listening
-        _serve(sources, sys.stdout.buffer, asked["prepare"])
+        try:
+            sources, prepare = pickle.loads(asked[SIZE.size : end])
+            triggers.use_serialized(asked[end:])  # the parent's: no compiling here
+        except Exception as exc:  # a preparer this process cannot make, say
+            _report(out, exc)
+            out.flush()
+            return
+        _serve(sources, out, prepare)
 
 
-def serve_forked(sources: list[tuple[Path, str]], fd: int, prepare: str | None) -> None:
+def serve_forked(sources: list[tuple[Path, str]], fd: int, prepare: Preparer | None) -> None:
     """A forked child's work: answer on the pipe ``fd``. All the parent had is here already
     (modules, the triggers' database); what it holds is left as it is (no collection of it)."""
     gc.freeze()  # the parent's objects: not walked by the collector, so their pages stay shared
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     with contextlib.suppress(BrokenPipeError), open(fd, "wb") as out:
         _serve(sources, out, prepare)
-
-
-def _prepare(name: str) -> Callable[[Message], None]:
-    """A new instance of the preparer named ``module:class``."""
-    module, _, attribute = name.partition(":")
-    factory: Callable[[], Callable[[Message], None]] = getattr(
-        importlib.import_module(module), attribute
-    )
-    return factory()

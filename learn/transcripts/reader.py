@@ -78,6 +78,7 @@ class Block(msgspec.Struct, gc=False, array_like=True):
     # What the digest shows of the block, made in the background reader's process in place of
     # the text it was made from (learn.ahead); None: not made there.
     excerpt: str | None = None
+    errors: list[str] = msgspec.field(default_factory=list)  # an excerpt's error lines
 
 
 class Message(msgspec.Struct, array_like=True):
