@@ -17,16 +17,18 @@ there, and what the digest never reads is not sent:
 
 The digest reads messages read in its own process by the same rules (:data:`FILE_READERS`,
 :func:`lines_read`, :func:`reads_blocks`, the same ``result_excerpt``), so its output is the
-same either way (tested byte for byte).
+same either way (tested byte for byte). Only the reader's types are imported at first: a
+fresh interpreter starts no slower for this module.
 """
 
 from __future__ import annotations
 
-from learn.excerpts import Limits, result_excerpt
+from typing import NamedTuple
+
 from learn.privacy import triggers
 from learn.transcripts.reader import Block, Message
 
-__all__ = ["FILE_READERS", "Ahead", "lines_read", "reads_blocks"]
+__all__ = ["FILE_READERS", "Ahead", "Limits", "lines_read", "reads_blocks"]
 
 FILE_READERS = frozenset({"Read", "NotebookRead"})
 
@@ -53,6 +55,14 @@ def lines_read(text: str, cwd: str) -> str:
     cwd stripped would leave them: the same, unless the cwd has a line break)."""
     lines = (strip_cwd(text, cwd) if "\n" in cwd else text).count("\n") + 1
     return f"[{lines:,} lines read]"
+
+
+class Limits(NamedTuple):
+    """How much of a tool result the digest keeps (:class:`learn.excerpts.ResultLimits`)."""
+
+    result_head: int
+    result_tail: int
+    result_error_lines: int
 
 
 class Ahead:
@@ -88,6 +98,10 @@ class Ahead:
 
     def _excerpt(self, block: Block, text: str, limits: Limits) -> None:
         """What the digest shows of a result, made here (``text``: without the cwd)."""
+        # Imported when first needed: by then this process has time to spare, and a fresh
+        # interpreter starts sooner without it (a fork has it already).
+        from learn.excerpts import result_excerpt
+
         fired = triggers.fired(text.encode("utf-8", "surrogatepass")) if text else 0
         block.excerpt, block.errors = result_excerpt(
             text, limits, want_errors=block.is_error, allow=self.allow, fired=fired

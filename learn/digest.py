@@ -29,8 +29,8 @@ try:  # difflib's SequenceMatcher, compiled: the same opcodes (tested), a third 
 except ImportError:  # no wheel for this Python
     from difflib import SequenceMatcher
 
-from learn.ahead import FILE_READERS, Ahead, lines_read, reads_blocks, strip_cwd
-from learn.excerpts import Limits, result_excerpt, shorten
+from learn.ahead import FILE_READERS, Ahead, Limits, lines_read, reads_blocks, strip_cwd
+from learn.excerpts import result_excerpt, shorten
 from learn.privacy.outbound import forget_scrubbed, scrub, scrub_head
 from learn.privacy.redact import HEAD_MARGIN
 from learn.transcripts.background import read_in_background, worth_a_process

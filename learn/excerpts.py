@@ -7,7 +7,7 @@ same text either way.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from learn.error_lines import error_spans
 from learn.privacy.outbound import scrub, scrub_slice
@@ -24,14 +24,6 @@ class ResultLimits(Protocol):
     def result_tail(self) -> int: ...  # test runners put their summary last
     @property
     def result_error_lines(self) -> int: ...
-
-
-class Limits(NamedTuple):
-    """:class:`ResultLimits` on their own (what the reader's process is given)."""
-
-    result_head: int
-    result_tail: int
-    result_error_lines: int
 
 
 def shorten(text: str, limit: int) -> str:
