@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -170,6 +172,34 @@ def test_discover_finds_all_three_subagent_layouts(tmp_path: Path) -> None:
         "agent-other.jsonl",
         "agent-cd34.jsonl",
     }
+
+
+@pytest.mark.parametrize("inodes", [True, False], ids=["inodes", "no-inodes"])
+def test_discover_lists_a_file_once_however_it_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inodes: bool
+) -> None:
+    project = tmp_path / "proj"
+    main = write_jsonl(project / "sess-1.jsonl", [user("hi", "u1")])
+    write_jsonl(project / "agent-ab12.jsonl", [user("sub", "u2")])
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(main)
+    if not inodes:  # a file system without inode numbers (FAT): told apart by resolved path
+        stat = Path.stat
+        monkeypatch.setattr(
+            Path,
+            "stat",
+            lambda self, **kw: SimpleNamespace(st_dev=0, st_ino=0, **_sizes(stat(self))),
+        )
+    again = project / ".." / "proj" / "sess-1.jsonl"
+    found = discover([main, again, link, project])
+    assert [(f.path.name, f.agent) for f in found] == [
+        ("sess-1.jsonl", ""),
+        ("agent-ab12.jsonl", "subagent agent-ab12"),
+    ]
+
+
+def _sizes(st: os.stat_result) -> dict[str, int]:
+    return {"st_size": st.st_size, "st_mtime": int(st.st_mtime), "st_mode": st.st_mode}
 
 
 def test_discover_errors(tmp_path: Path) -> None:

@@ -85,10 +85,10 @@ def discover(paths: list[Path]) -> list[SessionFile]:
     ``TranscriptError`` when nothing is found.
     """
     result: list[SessionFile] = []
-    seen: set[Path] = set()
+    seen: set[object] = set()
 
     def add(item: SessionFile) -> None:
-        key = item.path.resolve()
+        key = _identity(item.path)
         if key not in seen:
             seen.add(key)
             result.append(item)
@@ -118,6 +118,14 @@ def discover(paths: list[Path]) -> list[SessionFile]:
         shown = ", ".join(str(p) for p in paths)
         raise TranscriptError(f"no .jsonl transcript found in {shown}")
     return result
+
+
+def _identity(path: Path) -> object:
+    """What tells a file from another, however it is named (a link, ``..``): its device and
+    inode (one ``stat``, where resolving the path costs one per folder of it), or its resolved
+    path where the file system has no inode numbers (0: FAT, some network shares)."""
+    st = path.stat()
+    return (st.st_dev, st.st_ino) if st.st_ino else path.resolve()
 
 
 def encode_project_dir(cwd: Path) -> list[str]:
