@@ -50,7 +50,7 @@ __all__ = [
 Preparer = Callable[[Message, bool], None]
 
 _BATCH = 64  # messages per frame: small enough that both processes stay busy
-_BEHIND = 512 << 10  # bytes waiting in the pipe (of 1 MiB): the caller is behind
+_BEHIND = 256 << 10  # bytes waiting in the pipe (of 1 MiB): the caller is behind
 # A frame: its kind, the length of what follows, then that: a batch of messages (MessagePack, or
 # pickle for what it cannot hold, such as an integer beyond 64 bits), the statistics
 # (MessagePack) or the exception that stopped the reading (pickle).
