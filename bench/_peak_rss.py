@@ -9,7 +9,9 @@ small child. This launcher is a bare interpreter (a few MB): the command is fork
 not of them together; the digest reads large inputs in a second process. So on Linux the
 launcher also samples the summed RSS of the command and all its descendants every few
 milliseconds (``/proc``): ``tree_peak_rss_mb``. The digest's memory is flat, so a sample
-interval of 5 ms misses nothing that matters.
+interval of 5 ms misses nothing that matters. A forked child shares its parent's pages, which
+that sum counts twice (an upper bound); ``tree_peak_pss_mb`` sums the proportional set sizes
+(``/proc/<pid>/smaps_rollup``: a shared page counted once in all), the memory really used.
 """
 
 import contextlib
@@ -35,6 +37,16 @@ def _tree(pid):
     return out
 
 
+def _pss(pid):
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0  # gone meanwhile, or no smaps_rollup (Linux before 4.14)
+
+
 def _rss(pid):
     try:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
@@ -46,13 +58,15 @@ result_path, sep, *cmd = sys.argv[1:]
 assert sep == "--" and cmd, __doc__
 t0 = time.perf_counter()
 proc = subprocess.Popen(cmd)
-tree_peak = 0
+tree_peak = tree_pss = 0
 if Path("/proc/self/statm").exists():
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        tree_peak = max(tree_peak, sum(_rss(p) for p in _tree(proc.pid)))
+        pids = _tree(proc.pid)
+        tree_peak = max(tree_peak, sum(_rss(p) for p in pids))
+        tree_pss = max(tree_pss, sum(_pss(p) for p in pids))
         time.sleep(0.005)
 else:
     _, status, usage = os.wait4(proc.pid, 0)
@@ -67,6 +81,7 @@ with open(result_path, "w") as fh:
             "peak_rss_mb": peak,
             # at least the largest process's own peak (a sample may fall between peaks)
             "tree_peak_rss_mb": max(peak, tree_peak / 1e6),
+            "tree_peak_pss_mb": tree_pss / 1e6,
             "user_s": usage.ru_utime,
             "sys_s": usage.ru_stime,
             "launcher_rss_mb": __import__("resource").getrusage(0).ru_maxrss * scale / 1e6,

@@ -110,10 +110,12 @@ def rows_for(res: dict[str, Any]) -> list[Row]:
             target = f"<= {TARGET_RSS_MB:.0f} MB" if label == "100MB" else "-"
             status = check(peak <= TARGET_RSS_MB) if label == "100MB" else "info"
             largest = mem[label]["peak_rss_mb"]
+            pss = mem[label].get("tree_peak_pss_mb")
+            shared = f"; proportional {pss:.1f} MB" if pss else ""  # shared pages counted once
             rows.append(
                 (
                     f"peak RSS, invoke digest {label} (all processes)",
-                    f"{peak:.1f} MB (largest process {largest:.1f} MB)",
+                    f"{peak:.1f} MB (largest process {largest:.1f} MB{shared})",
                     target,
                     status,
                 )
