@@ -5,10 +5,10 @@ Kept apart from the caller's side so that the child imports only what it needs t
 The frames it writes are defined here, for both sides.
 
 The caller's ``prepare`` is given each message before it is sent, with ``spare``: whether the
-caller is behind, that is whether more than :data:`_BEHIND` bytes wait in the pipe (Linux and
-macOS tell, ``FIONREAD``; elsewhere it is never said). Then the preparer may do some of the
-caller's work (the digest's: :mod:`learn.ahead`), and the two processes share it as their speeds
-allow, instead of this one waiting for the pipe to drain.
+caller is behind, that is whether more than :data:`_BEHIND` bytes wait in the pipe
+(``FIONREAD``: Linux answers it; where the system does not, it is never said). Then the
+preparer may do some of the caller's work (the digest's: :mod:`learn.ahead`), and the two
+processes share it as their speeds allow, instead of this one waiting for the pipe to drain.
 """
 
 from __future__ import annotations
