@@ -50,6 +50,7 @@ __all__ = [
 Preparer = Callable[[Message, bool], None]
 
 _BATCH = 64  # messages per frame: small enough that both processes stay busy
+_FIRST_BATCH = 8  # the first frame's: the caller, waiting, starts sooner (about 5 ms)
 _BEHIND = 256 << 10  # bytes waiting in the pipe (of 1 MiB): the caller is behind
 # A frame: its kind, the length of what follows, then that: a batch of messages (MessagePack, or
 # pickle for what it cannot hold, such as an integer beyond 64 bits), the statistics
@@ -75,14 +76,15 @@ def _serve(sources: list[tuple[Path, str]], out: IO[bytes], prepare: Preparer | 
         waiting = _waiting(out)
         spare = False
         batch: list[Message] = []
+        size = _FIRST_BATCH
         for msg in read_sessions(sources, stats):
             if prepare is not None:
                 prepare(msg, spare)
             _note_triggers(msg)
             batch.append(msg)
-            if len(batch) == _BATCH:
+            if len(batch) == size:
                 send(batch)
-                batch = []
+                batch, size = [], _BATCH
                 spare = waiting is not None and waiting() > _BEHIND
         if batch:
             send(batch)
