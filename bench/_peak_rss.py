@@ -31,9 +31,10 @@ def _tree(pid):
     while todo:
         p = todo.pop()
         out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                todo += [int(c) for c in task.read_text().split()]
+        with contextlib.suppress(OSError):  # gone meanwhile (the reader's process ends first)
+            for task in Path(f"/proc/{p}/task").glob("*/children"):
+                with contextlib.suppress(OSError):
+                    todo += [int(c) for c in task.read_text().split()]
     return out
 
 

@@ -76,9 +76,12 @@ def run_measured(
     out_path, err_path, res_path = cwd / "stdout.txt", cwd / "stderr.txt", cwd / "rusage.json"
     launcher = [sys.executable, "-I", str(BENCH / "_peak_rss.py"), str(res_path), "--"]
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        subprocess.run(
-            [*launcher, *cmd], cwd=cwd, env=env, stdout=out, stderr=err, timeout=timeout, check=True
+        done = subprocess.run(
+            [*launcher, *cmd], cwd=cwd, env=env, stdout=out, stderr=err, timeout=timeout
         )
+    if done.returncode != 0:  # the launcher itself failed: say why
+        tail = err_path.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"the measuring launcher failed ({done.returncode}):\n{tail}")
     res: dict[str, Any] = json.loads(res_path.read_text())
     res["stdout"] = out_path.read_text(errors="replace")[-2000:]
     res["stderr"] = err_path.read_text(errors="replace")[-2000:]
