@@ -196,6 +196,10 @@ def test_discover_lists_a_file_once_however_it_is_named(
         ("sess-1.jsonl", ""),
         ("agent-ab12.jsonl", "subagent agent-ab12"),
     ]
+    broken = main.with_suffix("") / "subagents" / "agent-gone.jsonl"  # listed; the reader says
+    broken.parent.mkdir(parents=True)
+    broken.symlink_to(tmp_path / "nowhere.jsonl")
+    assert [f.path.name for f in discover([main])][-1] == "agent-gone.jsonl"
 
 
 def _sizes(st: os.stat_result) -> dict[str, int]:

@@ -123,8 +123,12 @@ def discover(paths: list[Path]) -> list[SessionFile]:
 def _identity(path: Path) -> object:
     """What tells a file from another, however it is named (a link, ``..``): its device and
     inode (one ``stat``, where resolving the path costs one per folder of it), or its resolved
-    path where the file system has no inode numbers (0: FAT, some network shares)."""
-    st = path.stat()
+    path where the file system has no inode numbers (0: FAT, some network shares) or the file
+    cannot be looked at (a broken link: the reader reports it)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return path.resolve()
     return (st.st_dev, st.st_ino) if st.st_ino else path.resolve()
 
 
