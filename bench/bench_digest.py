@@ -10,7 +10,8 @@ sees the same machine state, of five stages, each as MB/s and as a ratio to the 
 - ``bare typed decode``: the same loop decoding each line into the reader's Structs (msgspec);
 - ``reader``: ``read_sessions`` alone (decode, normalise, join, deduplicate);
 - ``digest``: ``build_digest`` (+ events, redaction, rendering, writing) — the target row; from
-  32 MiB of input the transcript is read in a second process (``learn.transcripts.background``);
+  8 MiB of input (a fork; 32 MiB where the process cannot fork) the transcript is read in a
+  second process (``learn.transcripts.background``);
 - ``digest, one process``: the same with ``DigestOptions(background=False)``;
 - ``digest + extraction``: the digest, then lesson extraction over its events
   (``learn.lessons``), as the offline engine runs them.

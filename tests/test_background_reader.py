@@ -259,11 +259,12 @@ def test_a_fork_only_with_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True)
 
 
-def test_when_a_process_is_worth_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    big = background.BACKGROUND_FROM_BYTES
+def test_when_a_process_is_worth_it(monkeypatch: pytest.MonkeyPatch, start: str) -> None:
+    big, forked = background.BACKGROUND_FROM_BYTES, background.FORKED_FROM_BYTES
     monkeypatch.setattr(background, "_cores", lambda: 2)
     assert worth_a_process([big // 2, big // 2])
-    assert not worth_a_process([big - 1])
+    assert worth_a_process([forked // 2, forked // 2]) == (start == "fork")  # sooner: cheaper
+    assert not worth_a_process([forked - 1])
     monkeypatch.setattr(background, "_cores", lambda: 1)
     assert not worth_a_process([big * 10])
 
