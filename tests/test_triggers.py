@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -160,3 +161,53 @@ def test_real_transcripts_every_string() -> None:
     paths = sorted(CORPUS.rglob("*.jsonl"))
     missed = [m for text in _transcript_strings(paths) for m in _missed(text)]
     assert missed == []
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.sampled_from(FRAGMENTS), max_size=8).map("".join), max_size=12))
+def test_property_one_pass_for_many_texts(texts: list[str]) -> None:
+    """``fired_each`` gives each text at least its own triggers (one spanning the line break
+    between two texts may add some to the second: a scan for nothing, never one missed)."""
+    datas = [t.encode("utf-8", "surrogatepass") for t in texts]
+    for data, bits in zip(datas, triggers.fired_each(datas), strict=True):
+        alone = triggers.fired(data)
+        assert bits & alone == alone
+        assert _scrubbed_alike(data.decode("utf-8", "surrogatepass"), bits)
+
+
+def _scrubbed_alike(text: str, bits: int) -> bool:
+    return scrub(text, (), bits) == scrub(text)
+
+
+def test_one_pass_for_many_texts_on_examples() -> None:
+    """On real text the one pass gives exactly what a pass per text gives."""
+    paths = sorted((ROOT / "examples").glob("*.jsonl"))
+    datas = [t.encode("utf-8", "surrogatepass") for t in _transcript_strings(paths)]
+    assert len(datas) > 1_000
+    assert triggers.fired_each(datas) == [triggers.fired(d) for d in datas]
+
+
+def test_a_text_thick_with_matches_fires_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text made of matches is not reported match by match: past one match per 16 bytes it
+    is taken to fire every trigger (every check then runs on it; none is missed)."""
+    calls = 0
+    on_match = triggers._on_match
+
+    def counting(*args: Any) -> bool:
+        nonlocal calls
+        calls += 1
+        return on_match(*args)
+
+    monkeypatch.setattr(triggers, "_on_match", counting)
+    thick = b"a@b " * 50_000  # 200 KB, an address-like match every 4 bytes
+    assert triggers.fired(thick) == triggers.ALL
+    assert calls == triggers._most_hits(len(thick)) + 1
+    calls = 0
+    assert triggers.fired_each([b"nothing here", thick, b"/home/x"]) == [
+        0,
+        triggers.ALL,
+        triggers.HOMES,
+    ]
+    assert calls <= 2 * (triggers._most_hits(len(thick)) + 2)
+    text = thick.decode()[:400] + " password=hunter2x"
+    assert "hunter2x" not in scrub(text, (), triggers.ALL)

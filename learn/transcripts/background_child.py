@@ -26,7 +26,7 @@ from typing import IO, Any
 import msgspec
 
 from learn.privacy import triggers
-from learn.transcripts.reader import Message, ReadStats, read_sessions
+from learn.transcripts.reader import Block, Message, ReadStats, read_sessions
 
 try:
     import fcntl
@@ -80,13 +80,14 @@ def _serve(sources: list[tuple[Path, str]], out: IO[bytes], prepare: Preparer | 
         for msg in read_sessions(sources, stats):
             if prepare is not None:
                 prepare(msg, spare)
-            _note_triggers(msg)
             batch.append(msg)
             if len(batch) == size:
+                _note_triggers(batch)
                 send(batch)
                 batch, size = [], _BATCH
                 spare = waiting is not None and waiting() > _BEHIND
         if batch:
+            _note_triggers(batch)
             send(batch)
         _frame(out, STATS, encode(stats))
     except Exception as exc:  # handed to the parent, which raises it
@@ -148,15 +149,25 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _note_triggers(msg: Message) -> None:
+def _note_triggers(batch: list[Message]) -> None:
     """Work out each block's privacy triggers here, where there is time to spare, so the
     digest needs no Hyperscan pass of its own for a text (or a part of it) that fires none.
-    A tool call's strings are joined: what fires in one of them fires in the whole."""
-    for block in msg.blocks:
-        if block.excerpt is not None:
-            continue  # made here already: the caller does not scrub it
-        text = _input_text(block.input) if block.kind == "tool_use" else block.text
-        block.fired = triggers.fired(text.encode("utf-8", "surrogatepass")) if text else 0
+    A tool call's strings are joined: what fires in one of them fires in the whole. One pass
+    for the whole batch (:func:`learn.privacy.triggers.fired_each`)."""
+    blocks: list[Block] = []
+    texts: list[bytes] = []
+    for msg in batch:
+        for block in msg.blocks:
+            if block.excerpt is not None:
+                continue  # made here already: the caller does not scrub it
+            text = _input_text(block.input) if block.kind == "tool_use" else block.text
+            if text:
+                blocks.append(block)
+                texts.append(text.encode("utf-8", "surrogatepass"))
+            else:
+                block.fired = 0
+    for block, bits in zip(blocks, triggers.fired_each(texts), strict=True):
+        block.fired = bits
 
 
 def main() -> None:
