@@ -531,10 +531,10 @@ class _ChunkWriter:
 
     def close(self) -> None:
         if self.open:
-            with self.paths[-1].open("w", encoding="utf-8") as fh:
-                # Part by part: most are ASCII, which is encoded by copying; joined, one
-                # wider character makes the whole chunk wide, and slower to encode.
-                fh.writelines(self.parts)
+            # Encoded part by part: most are ASCII, which is encoded by copying; joined, one
+            # wider character makes the whole chunk wide, and slower to encode. Then written
+            # at once (a text file's writes cost more per part than the encoding).
+            self.paths[-1].write_bytes(b"".join([part.encode() for part in self.parts]))
             self.parts = []
             self.open = False
 
