@@ -188,6 +188,37 @@ def test_a_child_that_dies_is_reported(
         list(read_in_background(_session(tmp_path)))
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a named pipe stands for a growing file")
+def test_a_frame_reaches_the_caller_as_soon_as_it_is_made(tmp_path: Path) -> None:
+    """A first frame (a few KB) is not kept in the child's buffer until more is read: here the
+    source is a named pipe still being written, which ends only when the caller has a message
+    (or after 5 s: then the message came only with the end of the file, too late)."""
+    fifo = tmp_path / "growing.jsonl"
+    os.mkfifo(fifo)
+    lines = b"".join(orjson.dumps(user(f"prompt {i}", f"u-{i}")) + b"\n" for i in range(20))
+    arrived, gave_up = threading.Event(), threading.Event()
+
+    def write_then_wait() -> None:
+        with fifo.open("wb") as fh:
+            fh.write(lines)
+            fh.flush()
+            if not arrived.wait(timeout=5):
+                gave_up.set()
+
+    writer = threading.Thread(target=write_then_wait)
+    writer.start()
+    try:
+        messages = read_in_background([(fifo, "")])
+        first = next(messages)
+        arrived.set()
+        messages.close()
+    finally:
+        arrived.set()
+        writer.join(timeout=30)
+    assert first.blocks[0].text == "prompt 0"
+    assert not gave_up.is_set()
+
+
 class _Unmakeable:
     """A preparer that fails: a fresh interpreter cannot even make it (its module is missing
     there); a fork has it, and it raises on the first message."""
