@@ -16,7 +16,7 @@ Nothing is held in memory beyond the event being written.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -544,15 +544,19 @@ def _section_header(session: str, agent: str) -> str:
     return f"## Session {session or '?'} — {who}\n\n"
 
 
-def _messages(files: list[SessionFile], stats: ReadStats, opts: DigestOptions) -> Iterator[Message]:
+def _messages(
+    files: list[SessionFile], stats: ReadStats, opts: DigestOptions, meanwhile: Callable[[], None]
+) -> Iterator[Message]:
     """The messages of ``files``: read in a second process when asked, or (``None``) when the
-    input is large enough to gain from it (``learn.transcripts.background``); else here."""
+    input is large enough to gain from it (``learn.transcripts.background``); else here.
+    ``meanwhile`` is run first (while the second process starts, if there is one)."""
     sources = [(f.path, f.agent) for f in files]
     background = opts.background
     if background is None:
         background = worth_a_process([_file_size(f.path) for f in files])
     if background:
-        return read_in_background(sources, stats, prepare=_ahead(opts))
+        return read_in_background(sources, stats, prepare=_ahead(opts), meanwhile=meanwhile)
+    meanwhile()
     return read_sessions(sources, stats)
 
 
@@ -560,6 +564,11 @@ def _ahead(opts: DigestOptions) -> Ahead:
     """What the reader's process does ahead (learn.ahead)."""
     limits = Limits(opts.result_head, opts.result_tail, opts.result_error_lines)
     return Ahead(limits, opts.email_allow)
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _file_size(path: Path) -> int:
@@ -580,9 +589,11 @@ def build_digest(
     files = list(files)
     forget_scrubbed()
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Removed rather than overwritten: truncating a large file costs more than writing a new one.
-    for stale in [*out_dir.glob("digest-*.md"), out_dir / "events.jsonl"]:
-        stale.unlink(missing_ok=True)
+    # An earlier digest's files are removed rather than overwritten (truncating a large file
+    # costs more than writing a new one); its chunks while the reader starts, before any
+    # chunk is written.
+    (out_dir / "events.jsonl").unlink(missing_ok=True)
+    stale = list(out_dir.glob("digest-*.md"))
     stats = ReadStats()
     builder = _EventBuilder(opts)
     writer = _ChunkWriter(out_dir, opts.token_budget * CHARS_PER_TOKEN, title)
@@ -593,7 +604,7 @@ def build_digest(
     n_events = n_prompts = n_tool_errors = 0
     unwritten: list[Event] = []  # the events not yet encoded into events.jsonl
     with (out_dir / "events.jsonl").open("wb", buffering=_WRITE_BUFFER) as events_fh:
-        for msg in _messages(files, stats, opts):
+        for msg in _messages(files, stats, opts, meanwhile=lambda: _remove(stale)):
             if msg.session_id and msg.session_id not in seen_sessions:
                 seen_sessions.add(msg.session_id)
                 sessions.append(msg.session_id)

@@ -6,9 +6,11 @@ reader forked from this process, and in a fresh interpreter.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -177,6 +179,34 @@ def test_stopping_early_ends_the_child(tmp_path: Path, monkeypatch: pytest.Monke
     assert started[0].poll() is not None  # ended, and waited for
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a named pipe stands for a growing file")
+def test_the_callers_work_meanwhile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``meanwhile`` runs once the child has started; if it fails, the child is ended."""
+    started: list[background._Child] = []
+    start = background._start
+
+    def spy(*args: object) -> background._Child:
+        started.append(start(*args))  # type: ignore[arg-type]
+        return started[-1]
+
+    monkeypatch.setattr(background, "_start", spy)
+    ran: list[int] = []
+    messages = list(
+        read_in_background(_session(tmp_path), meanwhile=lambda: ran.append(len(started)))
+    )
+    assert ran == [1] and messages
+
+    def fail() -> None:
+        raise OSError("cannot remove the old digest")
+
+    # The child reads a named pipe that stays open: left alone, it would not end.
+    with _growing(tmp_path, orjson.dumps(user("first", "u-1")) + b"\n") as (fifo, gave_up):
+        with pytest.raises(OSError, match="cannot remove"):
+            next(read_in_background([(fifo, "")], meanwhile=fail))
+        assert started[1].poll() is not None  # ended, and waited for
+    assert not gave_up.is_set()
+
+
 def test_a_child_that_dies_is_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
 ) -> None:
@@ -191,32 +221,53 @@ def test_a_child_that_dies_is_reported(
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a named pipe stands for a growing file")
 def test_a_frame_reaches_the_caller_as_soon_as_it_is_made(tmp_path: Path) -> None:
     """A first frame (a few KB) is not kept in the child's buffer until more is read: here the
-    source is a named pipe still being written, which ends only when the caller has a message
-    (or after 5 s: then the message came only with the end of the file, too late)."""
-    fifo = tmp_path / "growing.jsonl"
-    os.mkfifo(fifo)
+    source is a named pipe that stays open until the caller has a message (or for 5 s: then
+    the message came only with the end of the file, too late)."""
     lines = b"".join(orjson.dumps(user(f"prompt {i}", f"u-{i}")) + b"\n" for i in range(20))
-    arrived, gave_up = threading.Event(), threading.Event()
-
-    def write_then_wait() -> None:
-        with fifo.open("wb") as fh:
-            fh.write(lines)
-            fh.flush()
-            if not arrived.wait(timeout=5):
-                gave_up.set()
-
-    writer = threading.Thread(target=write_then_wait)
-    writer.start()
-    try:
-        messages = read_in_background([(fifo, "")])
-        first = next(messages)
-        arrived.set()
-        messages.close()
-    finally:
-        arrived.set()
-        writer.join(timeout=30)
+    with _growing(tmp_path, lines) as (fifo, gave_up):
+        first = next(read_in_background([(fifo, "")]))
     assert first.blocks[0].text == "prompt 0"
     assert not gave_up.is_set()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a named pipe stands for a growing file")
+def test_a_forked_child_holds_none_of_the_callers_files(tmp_path: Path, start: str) -> None:
+    """Once the caller closes its end of a pipe, the pipe's reader sees its end at once: the
+    forked child, still reading, does not hold a copy of it."""
+    read, write = os.pipe()
+    lines = b"".join(orjson.dumps(user(f"prompt {i}", f"u-{i}")) + b"\n" for i in range(20))
+    with _growing(tmp_path, lines) as (fifo, gave_up):
+        messages = read_in_background([(fifo, "")])
+        assert next(messages).blocks[0].text == "prompt 0"  # the child is reading on
+        os.close(write)
+        ready, _, _ = select.select([read], [], [], 5)
+        assert ready and os.read(read, 1) == b""  # the end, not a wait for the child
+        messages.close()
+    os.close(read)
+    assert not gave_up.is_set()
+
+
+@contextlib.contextmanager
+def _growing(tmp_path: Path, lines: bytes) -> Iterator[tuple[Path, threading.Event]]:
+    """A named pipe holding ``lines``, left open (no end of file) for the block, or for 5 s."""
+    fifo = tmp_path / "growing.jsonl"
+    os.mkfifo(fifo)
+    fd = os.open(fifo, os.O_RDWR)  # a writer that does not wait for a reader to open it
+    os.write(fd, lines)
+    gave_up = threading.Event()
+
+    def give_up() -> None:
+        gave_up.set()
+        os.close(fd)
+
+    timer = threading.Timer(5, give_up)
+    timer.start()
+    try:
+        yield fifo, gave_up
+    finally:
+        timer.cancel()
+        if not gave_up.is_set():
+            os.close(fd)
 
 
 class _Unmakeable:

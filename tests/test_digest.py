@@ -123,6 +123,28 @@ def test_chunks_respect_the_budget_and_split_on_event_boundaries(tmp_path: Path)
     assert seen_numbers == [e.n for e in events]  # every event exactly once, in order
 
 
+@pytest.mark.parametrize("background", [False, True], ids=["here", "second-process"])
+def test_a_digest_over_an_earlier_one_leaves_only_its_own_files(
+    tmp_path: Path, background: bool
+) -> None:
+    out = tmp_path / "d"
+    long = build_digest(
+        discover([long_session(tmp_path, 60)]), out, DigestOptions(token_budget=1_000)
+    )
+    short = write_jsonl(tmp_path / "short.jsonl", [user("only this", "u1")])
+    result = build_digest(
+        discover([short]), out, DigestOptions(token_budget=1_000, background=background)
+    )
+    assert len(long.chunks) > 3 and len(result.chunks) == 1
+    assert sorted(p.name for p in out.iterdir()) == [
+        "digest-001.md",
+        "events.jsonl",
+        "manifest.json",
+    ]
+    assert "only this" in result.chunks[0].read_text()
+    assert [e.text for e in load_events(out)] == ["only this"]
+
+
 def test_long_parameters_and_results_are_shortened(tmp_path: Path) -> None:
     path = long_session(tmp_path, 1)
     build_digest(discover([path]), tmp_path / "d")

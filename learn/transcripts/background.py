@@ -170,13 +170,24 @@ def _fork(sources: Sequence[tuple[Path, str]], prepare: Preparer | None) -> _For
     if pid == 0:  # the child, which never returns into the caller's code
         code = 1
         try:
-            os.close(read)
+            _close_all_but(write)
             serve_forked(list(sources), write, prepare)
             code = 0
         finally:
             os._exit(code)  # no exit handlers, no flushing of the caller's buffers
     os.close(write)
     return _Forked(pid, open(read, "rb"))  # closed by read_in_background
+
+
+def _close_all_but(keep: int) -> None:
+    """In a forked child: close every file it inherited but the standard streams and ``keep``
+    (as a fresh interpreter has none of them). Someone reading one of the caller's pipes
+    would otherwise wait for this process to end too."""
+    for name in os.listdir("/proc/self/fd"):  # Linux, where a child is forked
+        fd = int(name)
+        if fd > 2 and fd != keep:
+            with contextlib.suppress(OSError):  # the listing's own, closed already
+                os.close(fd)
 
 
 def _spawn(
@@ -220,18 +231,22 @@ def read_in_background(
     sources: Sequence[tuple[Path, str]],
     stats: ReadStats | None = None,
     prepare: Preparer | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[Message]:
     """:func:`read_sessions`, with the reading done in a child process.
 
     ``prepare``: what the child applies to each message, in order, before it sends it, with
     whether this process is behind (the digest's :class:`learn.ahead.Ahead`): work done there,
     and what the caller does not read left out. It is pickled for a fresh interpreter: an
-    instance of a class of this package, which imports only what it needs."""
+    instance of a class of this package, which imports only what it needs. ``meanwhile``: the
+    caller's own work, run here once the child has started, while it reads its first lines."""
     child = _start(sources, prepare)
     stream = child.stdout
     assert stream is not None
     done = False
     try:
+        if meanwhile is not None:
+            meanwhile()
         while True:
             kind, size = HEADER.unpack(_read_exactly(stream, HEADER.size, child))
             body = _read_exactly(stream, size, child)
