@@ -13,7 +13,9 @@ there, and what the digest never reads is not sent:
 - the fields the digest does not read (``uuid``, ``model``, the message id) are dropped;
 - when the digest is behind (``spare``: the reader would otherwise wait for it), other tool
   results too become what the digest shows of them (:func:`learn.excerpts.result_excerpt`),
-  so the two processes share the work as their speeds allow.
+  so the two processes share the work as their speeds allow. They are made together before
+  their batch is sent (:meth:`Ahead.finish`), once the reader has noted the privacy
+  triggers of the whole batch in one pass.
 
 The digest reads messages read in its own process by the same rules (:data:`FILE_READERS`,
 :func:`lines_read`, :func:`reads_blocks`, the same ``result_excerpt``), so its output is the
@@ -66,7 +68,8 @@ class Limits(NamedTuple):
 
 
 class Ahead:
-    """Applied to each message, in order, before it is sent (see the module's docstring).
+    """Applied to each message, in order, before it is sent (see the module's docstring); then
+    :meth:`finish`, before a batch of them is sent.
 
     It follows which tool each result answers as the digest does: a call is remembered when
     its message's blocks are read, and forgotten at its first result. ``limits`` and ``allow``:
@@ -75,6 +78,7 @@ class Ahead:
     def __init__(self, limits: Limits | None = None, allow: tuple[str, ...] = ()) -> None:
         self.names: dict[str, str] = {}  # tool_use id -> tool name
         self.limits, self.allow = limits, allow
+        self.pending: list[Block] = []  # results to make by finish() (without the cwd)
 
     def __call__(self, msg: Message, spare: bool = False) -> None:
         msg.uuid = msg.model = msg.msg_id = ""
@@ -92,18 +96,30 @@ class Ahead:
                     continue
                 stripped = strip_cwd(block.text, msg.cwd)
                 if spare and self.limits is not None:
-                    self._excerpt(block, stripped, self.limits)
+                    block.text = stripped
+                    self.pending.append(block)
                 elif stripped is not block.text and msg.cwd not in stripped:
                     block.text = stripped
 
-    def _excerpt(self, block: Block, text: str, limits: Limits) -> None:
-        """What the digest shows of a result, made here (``text``: without the cwd)."""
+    def finish(self) -> None:
+        """Make what the digest shows of the results kept since the last call, with their
+        privacy triggers: noted by then (``Block.fired``: the reader notes a whole batch's in
+        one pass), else worked out here."""
+        if not self.pending:
+            return
         # Imported when first needed: by then this process has time to spare, and a fresh
         # interpreter starts sooner without it (a fork has it already).
         from learn.excerpts import result_excerpt
 
-        fired = triggers.fired(text.encode("utf-8", "surrogatepass")) if text else 0
-        block.excerpt, block.errors = result_excerpt(
-            text, limits, want_errors=block.is_error, allow=self.allow, fired=fired
-        )
-        block.text = ""
+        limits = self.limits
+        assert limits is not None
+        for block in self.pending:
+            text, fired = block.text, block.fired
+            if fired < 0:
+                fired = triggers.fired(text.encode("utf-8", "surrogatepass")) if text else 0
+            block.excerpt, block.errors = result_excerpt(
+                text, limits, want_errors=block.is_error, allow=self.allow, fired=fired
+            )
+            block.text = ""
+            block.fired = -1  # the digest scrubs none of it
+        self.pending = []

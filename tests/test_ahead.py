@@ -62,6 +62,7 @@ def test_a_read_result_is_reduced_to_its_line_count(tmp_path: Path) -> None:
     ahead = Ahead()
     for msg in messages:
         ahead(msg, True)  # time to spare, but no limits: only Read results
+    ahead.finish()
     results = [b for m in messages for b in m.blocks if b.kind == "tool_result"]
     assert results[0].excerpt == "[3 lines read]" and results[0].text == ""
     assert [r.excerpt for r in results[1:]] == [None] * (len(results) - 1)
@@ -80,6 +81,7 @@ def test_the_events_are_the_same_with_or_without_it(tmp_path: Path, spare: bool)
         ahead = _ahead(DigestOptions())
         for msg in prepared:
             ahead(msg, spare)
+        ahead.finish()
         assert _events(prepared) == _events(plain), source
 
 
@@ -89,7 +91,9 @@ def test_with_time_to_spare_results_are_made_there(tmp_path: Path) -> None:
     for msg in messages:
         ahead(msg, True)
     results = [b for m in messages for b in m.blocks if b.kind == "tool_result"]
-    assert all(r.excerpt is not None and r.text == "" for r in results)
+    assert results[1].excerpt is None and results[1].text  # made together, by finish()
+    ahead.finish()
+    assert all(r.excerpt is not None and r.text == "" and r.fired == -1 for r in results)
     no_file, failed = (r for r in results if r.is_error)
     assert no_file.errors == ["no such file"]  # an error result keeps its error lines
     assert failed.errors == ["E   AssertionError: expected 2, got 3 (mail jane@corp.io)"]

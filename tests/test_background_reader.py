@@ -280,6 +280,9 @@ class _Unmakeable:
     def __call__(self, msg: object, spare: bool) -> None:
         raise RuntimeError("cannot prepare this")
 
+    def finish(self) -> None:
+        pass
+
 
 def test_a_failing_preparer_is_raised_here(tmp_path: Path, start: str) -> None:
     expected = RuntimeError if start == "fork" else ModuleNotFoundError

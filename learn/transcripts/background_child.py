@@ -21,7 +21,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import msgspec
 
@@ -46,8 +46,17 @@ __all__ = [
     "serve_forked",
 ]
 
-#: Given each message before it is sent, and whether the caller is behind (time to spare here).
-Preparer = Callable[[Message, bool], None]
+
+class Preparer(Protocol):
+    """What the caller has done here to the messages before they are sent (the digest's:
+    :class:`learn.ahead.Ahead`)."""
+
+    def __call__(self, msg: Message, spare: bool) -> None:
+        """Given each message, and whether the caller is behind (time to spare here)."""
+
+    def finish(self) -> None:
+        """Called before a batch is sent, once its blocks' privacy triggers are noted."""
+
 
 _BATCH = 64  # messages per frame: small enough that both processes stay busy
 _FIRST_BATCH = 8  # the first frame's: the caller, waiting, starts sooner (about 5 ms)
@@ -83,11 +92,15 @@ def _serve(sources: list[tuple[Path, str]], out: IO[bytes], prepare: Preparer | 
             batch.append(msg)
             if len(batch) == size:
                 _note_triggers(batch)
+                if prepare is not None:
+                    prepare.finish()
                 send(batch)
                 batch, size = [], _BATCH
                 spare = waiting is not None and waiting() > _BEHIND
         if batch:
             _note_triggers(batch)
+            if prepare is not None:
+                prepare.finish()
             send(batch)
         _frame(out, STATS, encode(stats))
     except Exception as exc:  # handed to the parent, which raises it
