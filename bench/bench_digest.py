@@ -199,9 +199,8 @@ def run(labels: list[str], repeat: int, cache: Path = CACHE) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="digest-", dir=cache))
     try:
         for label, (main, truth) in inputs(labels, cache).items():
-            n = repeat if truth["bytes_total"] < 50e6 else max(3, repeat - 2)
             out = work / label
-            tp = throughput(main, n, out)
+            tp = throughput(main, repeat, out)
             data["throughput"][label] = tp
             data["reduction"][label] = reduction(tp["bytes"], tp["chars_out"])
             data["retention"][label] = retention(out, truth)

@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", default=",".join(LABELS), help="comma-separated, of 1MB,10MB,100MB"
     )
     parser.add_argument(
-        "--repeat", type=int, default=5, help="best of N (the 100MB input: N-2, at least 3)"
+        "--repeat", type=int, default=5, help="best of N"
     )
     parser.add_argument(
         "--skip", default="", help=f"comma-separated sections to skip: {','.join(SECTIONS)}"
