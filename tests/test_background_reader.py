@@ -162,15 +162,21 @@ def test_an_unreadable_file_raises_here(tmp_path: Path) -> None:
     assert str(there.value) == str(here.value)
 
 
-def test_stopping_early_ends_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[background._Child] = []
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[background._Child]:
+    """The reader processes started in a test, in order."""
+    children: list[background._Child] = []
     start = background._start
 
     def spy(*args: object) -> background._Child:
-        started.append(start(*args))  # type: ignore[arg-type]
-        return started[-1]
+        children.append(start(*args))  # type: ignore[arg-type]
+        return children[-1]
 
     monkeypatch.setattr(background, "_start", spy)
+    return children
+
+
+def test_stopping_early_ends_the_child(tmp_path: Path, started: list[background._Child]) -> None:
     messages = read_in_background(_session(tmp_path))
     first = next(messages)
     assert first.role == "user"
@@ -180,16 +186,8 @@ def test_stopping_early_ends_the_child(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a named pipe stands for a growing file")
-def test_the_callers_work_meanwhile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_callers_work_meanwhile(tmp_path: Path, started: list[background._Child]) -> None:
     """``meanwhile`` runs once the child has started; if it fails, the child is ended."""
-    started: list[background._Child] = []
-    start = background._start
-
-    def spy(*args: object) -> background._Child:
-        started.append(start(*args))  # type: ignore[arg-type]
-        return started[-1]
-
-    monkeypatch.setattr(background, "_start", spy)
     ran: list[int] = []
     messages = list(
         read_in_background(_session(tmp_path), meanwhile=lambda: ran.append(len(started)))
