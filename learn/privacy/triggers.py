@@ -156,7 +156,7 @@ def _compile() -> hyperscan.Database:
     flags: list[int] = []
     # Every match is reported (no HS_FLAG_SINGLEMATCH): so one pass over many texts joined
     # tells each text's triggers (fired_each). Matches are few: about one per 1,600 bytes of
-    # the digest's texts; a text thick with them is cut short (_MOST_HITS).
+    # the digest's texts; a scan thick with them is cut short (_most_hits).
     for position, patterns in enumerate(SECRET_TRIGGERS.values()):
         for pattern in patterns:
             expressions.append(pattern)
@@ -196,7 +196,8 @@ def _on_match(trigger: int, _start: int, end: int, _flags: int, hits: _Hits) -> 
 
 
 def fired(data: bytes) -> int:
-    """The bits of the checks whose trigger occurs in ``data`` (UTF-8 text)."""
+    """The bits of the checks whose trigger occurs in ``data`` (UTF-8 text); every bit for a
+    text thick with matches (:func:`_most_hits`)."""
     hits = _Hits(_most_hits(len(data)))
     try:
         _PATTERNS.scan(data, _on_match, hits)

@@ -9,6 +9,8 @@ caller is behind, that is whether more than :data:`_BEHIND` bytes wait in the pi
 (``FIONREAD``: Linux answers it; where the system does not, it is never said). Then the
 preparer may do some of the caller's work (the digest's: :mod:`learn.ahead`), and the two
 processes share it as their speeds allow, instead of this one waiting for the pipe to drain.
+Messages go in batches; before one is sent, the privacy triggers of all its texts are noted
+in one pass, then the preparer finishes its work on them (``finish``).
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ def _serve(sources: list[tuple[Path, str]], out: IO[bytes], prepare: Preparer | 
     encode = msgspec.msgpack.Encoder().encode
 
     def send(batch: list[Message]) -> None:
+        """Note the batch's triggers, let the preparer finish it, and write it."""
+        _note_triggers(batch)
+        if prepare is not None:
+            prepare.finish()
         try:
             _frame(out, MSGPACK, encode(batch))
         except (OverflowError, msgspec.EncodeError):  # e.g. an integer beyond 64 bits
@@ -91,16 +97,10 @@ def _serve(sources: list[tuple[Path, str]], out: IO[bytes], prepare: Preparer | 
                 prepare(msg, spare)
             batch.append(msg)
             if len(batch) == size:
-                _note_triggers(batch)
-                if prepare is not None:
-                    prepare.finish()
                 send(batch)
                 batch, size = [], _BATCH
                 spare = waiting is not None and waiting() > _BEHIND
         if batch:
-            _note_triggers(batch)
-            if prepare is not None:
-                prepare.finish()
             send(batch)
         _frame(out, STATS, encode(stats))
     except Exception as exc:  # handed to the parent, which raises it
