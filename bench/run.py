@@ -289,9 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", default=",".join(LABELS), help="comma-separated, of 1MB,10MB,100MB"
     )
-    parser.add_argument(
-        "--repeat", type=int, default=5, help="best of N"
-    )
+    parser.add_argument("--repeat", type=int, default=5, help="best of N")
     parser.add_argument(
         "--skip", default="", help=f"comma-separated sections to skip: {','.join(SECTIONS)}"
     )
