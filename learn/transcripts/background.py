@@ -183,7 +183,11 @@ def _close_all_but(keep: int) -> None:
     """In a forked child: close every file it inherited but the standard streams and ``keep``
     (as a fresh interpreter has none of them). Someone reading one of the caller's pipes
     would otherwise wait for this process to end too."""
-    for name in os.listdir("/proc/self/fd"):  # Linux, where a child is forked
+    try:
+        names = os.listdir("/proc/self/fd")  # Linux, where a child is forked
+    except OSError:  # no /proc (a fork needs it to count threads, so not seen here)
+        return
+    for name in names:
         fd = int(name)
         if fd > 2 and fd != keep:
             with contextlib.suppress(OSError):  # the listing's own, closed already
