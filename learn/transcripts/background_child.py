@@ -105,7 +105,6 @@ def _serve(sources: list[tuple[Path, str]], out: IO[bytes], prepare: Preparer | 
         _frame(out, STATS, encode(stats))
     except Exception as exc:  # handed to the parent, which raises it
         _report(out, exc)
-    out.flush()
 
 
 def _frame(out: IO[bytes], kind: bytes, payload: bytes) -> None:
@@ -199,7 +198,6 @@ def main() -> None:
             triggers.use_serialized(asked[end:])  # the parent's: no compiling here
         except Exception as exc:  # a preparer this process cannot make, say
             _report(out, exc)
-            out.flush()
             return
         _serve(sources, out, prepare)
 
