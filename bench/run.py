@@ -29,7 +29,7 @@ from learn.engines.claude import FIRST_REQUEST_TOKENS
 SECTIONS = ("throughput", "memory", "github", "startup", "tokens", "learning", "privacy")
 
 # The targets (bench/README.md says why each is what it is).
-TARGET_RATIO = 0.5  # digest speed / bare orjson pass
+TARGET_RATIO = 0.5  # digest speed / bare orjson pass, on the 100 MB input (sustained speed)
 TARGET_RSS_MB = 150.0  # peak RSS of `invoke digest` on the 100 MB input
 TARGET_RSS_GROWTH = 1.5  # peak RSS 100 MB input / 1 MB input ("flat")
 TARGET_REDUCTION = 15.0  # raw bytes / digest characters
@@ -76,12 +76,13 @@ def rows_for(res: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     tp = res.get("throughput", {})
     for label, t in tp.items():
+        checked = label == "100MB"  # smaller inputs: reported (fixed costs; bench/README.md)
         rows.append(
             (
                 f"digest throughput, {label} (x bare orjson pass)",
                 f"{t['ratio']:.3f}x ({t['digest_mb_s']:.1f} vs {t['bare_mb_s']:.0f} MB/s)",
-                f">= {TARGET_RATIO}x",
-                check(t["ratio"] >= TARGET_RATIO),
+                f">= {TARGET_RATIO}x" if checked else "-",
+                check(t["ratio"] >= TARGET_RATIO) if checked else "info",
             )
         )
         for name, st in t.get("stages", {}).items():  # the same run, the same files
@@ -393,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             res[name] = out
         timings[name] = time.perf_counter() - s
 
-    missed_speed = any(t["ratio"] < TARGET_RATIO for t in res.get("throughput", {}).values())
+    missed_speed = res.get("throughput", {}).get("100MB", {}).get("ratio", 1.0) < TARGET_RATIO
     if args.profile == "always" or (args.profile == "auto" and missed_speed):
         from bench import profile_digest
 
