@@ -226,7 +226,6 @@ def _big_ints_as_floats(value: Any) -> Any:
 
 _EDIT_TOOLS = frozenset({"Edit", "MultiEdit"})
 _EDIT_KEYS = ("old_string", "new_string", "edits")  # what edit_change reads of a tool input
-_MOST_WORDS = 3_000  # words of a side compared
 
 
 def _edit_input(
@@ -238,10 +237,13 @@ def _edit_input(
 
 
 def edit_change(tool_input: dict[str, Any], limit: int = 240) -> str:
-    """What an Edit/MultiEdit call changed, word by word: "`old` → `new`; + `added`".
+    """What an Edit/MultiEdit call changed: "`old line` → `new line`; + `added line`".
 
-    Tool parameters are shortened in the digest, so the change is taken from the whole
-    strings here. Only the first few differing runs are kept, each cut to 80 characters.
+    Lines are compared first, so a change never runs from one line into the next. A short
+    line (at most :data:`_WHOLE_LINE` characters) that changed is shown whole; in a longer one
+    only the words that changed, as "`old words` → `new words`". Tool parameters are shortened
+    in the digest, so the change is taken from the whole strings here. Only the first
+    :data:`_MOST_PARTS` changes are kept, each cut to 80 characters.
     """
     pairs: list[tuple[str, str]] = []
     edits = tool_input.get("edits")
@@ -255,30 +257,64 @@ def edit_change(tool_input: dict[str, Any], limit: int = 240) -> str:
         pairs = [(str(tool_input.get("old_string", "")), str(tool_input.get("new_string", "")))]
     parts: list[str] = []
     for old, new in pairs:
-        # The first words (str.split splits at the whitespace r"\S+" stops at), no more split.
-        a = old.split(None, _MOST_WORDS)[:_MOST_WORDS]
-        b = new.split(None, _MOST_WORDS)[:_MOST_WORDS]
-        matcher = SequenceMatcher(None, a, b, autojunk=False)
-        for op, i1, i2, j1, j2 in matcher.get_opcodes():
-            if op == "equal":
-                continue
-            gone, added = _span(a[i1:i2]), _span(b[j1:j2])
-            parts.append(
-                f"`{gone}` → `{added}`"
-                if gone and added
-                else f"+ `{added}`"
-                if added
-                else f"- `{gone}`"
-            )
-            if len(parts) >= 4:
-                break
-        if len(parts) >= 4:
+        _line_changes(_lines(old), _lines(new), parts)
+        if len(parts) >= _MOST_PARTS:
             break
-    return shorten("; ".join(parts), limit) if parts else ""
+    return shorten("; ".join(parts[:_MOST_PARTS]), limit) if parts else ""
 
 
-def _span(words: list[str]) -> str:
-    text = " ".join(words).replace("`", "'")
+_MOST_LINES = 400  # lines of a side compared
+_MOST_PARTS = 4  # changes kept of one call
+_WHOLE_LINE = 60  # a changed line up to this long is shown whole, a longer one by its words
+
+
+def _lines(text: str) -> list[str]:
+    """The non-blank lines of ``text``, stripped (indentation alone is not shown as a change)."""
+    return [line for line in map(str.strip, text.splitlines()[: _MOST_LINES * 2]) if line][
+        :_MOST_LINES
+    ]
+
+
+def _line_changes(a: list[str], b: list[str], parts: list[str]) -> None:
+    """Appends the changes from lines ``a`` to lines ``b`` to ``parts``, up to the limit."""
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        gone, added = a[i1:i2], b[j1:j2]
+        for k in range(max(len(gone), len(added))):
+            if k < len(gone) and k < len(added):
+                _pair_changes(gone[k], added[k], parts)
+            elif k < len(added):
+                parts.append(f"+ `{_span(added[k])}`")
+            else:
+                parts.append(f"- `{_span(gone[k])}`")
+            if len(parts) >= _MOST_PARTS:
+                return
+
+
+def _pair_changes(old: str, new: str, parts: list[str]) -> None:
+    """One line replaced by another: whole when both are short, else the words that changed."""
+    if len(old) <= _WHOLE_LINE and len(new) <= _WHOLE_LINE:
+        parts.append(f"`{_span(old)}` → `{_span(new)}`")
+        return
+    a, b = old.split(), new.split()
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        gone, added = _span(" ".join(a[i1:i2])), _span(" ".join(b[j1:j2]))
+        parts.append(
+            f"`{gone}` → `{added}`"
+            if gone and added
+            else f"+ `{added}`"
+            if added
+            else f"- `{gone}`"
+        )
+        if len(parts) >= _MOST_PARTS:
+            return
+
+
+def _span(text: str) -> str:
+    text = text.replace("`", "'")
     return text if len(text) <= 80 else text[:79] + "…"
 
 

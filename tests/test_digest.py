@@ -16,6 +16,7 @@ from learn.digest import (
     Event,
     build_digest,
     clean_text,
+    edit_change,
     load_events,
     render_event,
     result_excerpt,
@@ -341,6 +342,45 @@ def test_rendered_text_lines_are_its_splitlines(text: str) -> None:
         assert rendered == f"[1] RESULT #2 X: {lines[0] if lines else ''}\n"
     else:
         assert rendered == "[1] RESULT #2 X:\n" + "".join(f"  | {line}\n" for line in lines)
+
+
+def test_an_edit_change_never_runs_from_one_line_into_the_next() -> None:
+    old = 'import re\n\n\ndef slug(text):\n    return "-".join(re.findall("[a-z]+", text))\n'
+    new = (
+        "import string\n\n_DROP = str.maketrans('', '', string.punctuation)\n\n\n"
+        'def slug(text):\n    return "-".join(text.translate(_DROP).split())\n'
+    )
+    assert edit_change({"old_string": old, "new_string": new}) == (
+        "`import re` → `import string`; + `_DROP = str.maketrans('', '', string.punctuation)`; "
+        '`return "-".join(re.findall("[a-z]+", text))` → `return "-".join(text.translate(_DROP).split())`'
+    )
+
+
+def test_an_edit_change_of_a_long_line_shows_its_changed_words() -> None:
+    line = "The quick brown fox jumps over the lazy dog, and then it runs far away from {}."
+    change = edit_change({"old_string": line.format("here"), "new_string": line.format("us")})
+    assert change == "`here.` → `us.`"
+
+
+@pytest.mark.parametrize(
+    ("tool_input", "change"),
+    [
+        ({"old_string": "a\nb\n", "new_string": "a\n"}, "- `b`"),
+        ({"old_string": "", "new_string": "x = 1"}, "+ `x = 1`"),
+        ({"old_string": "  x = 1", "new_string": "x = 1"}, ""),  # indentation only
+        ({"old_string": "use `a`", "new_string": "use `b`"}, "`use 'a'` → `use 'b'`"),
+        (
+            {"edits": [{"old_string": "a", "new_string": "b"}, {"old_string": "c"}, "junk"]},
+            "`a` → `b`; - `c`",
+        ),
+        (
+            {"old_string": "", "new_string": "\n".join(map(str, range(9)))},
+            "+ `0`; + `1`; + `2`; + `3`",
+        ),
+    ],
+)
+def test_edit_change_forms(tool_input: dict[str, object], change: str) -> None:
+    assert edit_change(tool_input) == change
 
 
 _WORDS = st.lists(st.sampled_from(["a", "b", "c", "d", "def", "x=1", "`q`"]), max_size=40)

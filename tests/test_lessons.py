@@ -124,7 +124,10 @@ def test_test_run_failing_in_its_output_is_fixed_by_the_edit_in_between(tmp_path
     )
     fix = only(cands, "error_fixed")
     assert "NameError: name 'parse_date' is not defined" in fix.error
-    assert fix.changes == ["src/models.py: `format_date` → `format_date, parse_date`"]
+    assert fix.changes == [
+        "src/models.py: `from app.dates import format_date`"
+        " → `from app.dates import format_date, parse_date`"
+    ]
     check = only(cands, "verification")
     assert check.command == "pytest -q" and check.outcome == "42 passed in 0.5s"
 
@@ -174,7 +177,7 @@ def test_bug_reports_and_corrections_in_several_languages(tmp_path: Path, report
     )
     said = only(cands, "user_correction")
     assert said.said == report and said.changes == [
-        'src/Footer.tsx: `className="px-4` → `className="px-2`'
+        'src/Footer.tsx: `className="px-4 py-4"` → `className="px-2 py-4"`'
     ]
 
 
