@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 from learn import learned_docs as docs
 from learn.engines import EngineJob
@@ -122,6 +123,41 @@ def test_text_is_plain_and_cuts_end_with_an_ellipsis(tmp_path: Path) -> None:
     assert "\x1b" not in text and "[31m" not in text and "Usage Error: xxx" in text
     assert "x…`" in text
     assert writer.cut("one two three four", 12) == "one two…"
+
+
+@pytest.mark.parametrize(
+    ("changes", "shown"),
+    [
+        (["app.py: `a = 1` → `a = 2`"], "app.py: `a = 1` → `a = 2`"),
+        (  # cut after the last whole change that fits, past the middle, not inside the next
+            ["src/app.py: `from dates import format` → `from dates import format, parse`; + `x`"],
+            "app.py: `from dates import format` → `from dates import format, parse`; + `x`",
+        ),
+        (
+            [
+                "src/app.py: `from dates import format` → `from dates import format, parse`; + `"
+                + "x" * 60
+                + "`"
+            ],
+            "app.py: `from dates import format` → `from dates import format, parse`; …",
+        ),
+        (  # the first change ends before the middle: the next one is shown in part
+            ["app.py: `a` → `b`; + `" + "x" * 120 + "`"],
+            "app.py: `a` → `b`; + `" + "x" * 96 + "…`",  # 120 characters
+        ),
+        (  # one change too long for the line: cut, its code span closed
+            ["app.py: + `" + "word " * 40 + "`"],
+            "app.py: + `" + " ".join(["word"] * 21) + "…`",
+        ),
+    ],
+)
+def test_a_change_is_shown_whole_or_cut_with_its_code_span_closed(
+    changes: list[str], shown: str
+) -> None:
+    lesson = writer.render(failure(changes=changes, fix=""))
+    assert lesson.tripwire is not None
+    assert lesson.tripwire.warning.endswith("fixed by " + shown)
+    assert shown.count("`") % 2 == 0
 
 
 def test_the_plan_stays_within_its_budget() -> None:

@@ -110,13 +110,26 @@ def _outside(path: str) -> bool:
     return path.startswith(("/", "~", "\\")) or bool(re.match(r"^[A-Za-z]:", path))
 
 
+def _cut_changes(text: str, limit: int) -> str:
+    """``text`` ("file: `a` → `b`; + `c`") cut after its last whole change that fits, when
+    one ends past the middle, else as :func:`cut` does; a code span cut short is closed."""
+    whole = " ".join(sg.plain(text).split())
+    if len(whole) <= limit:
+        return whole
+    end = whole.rfind("`; ", 0, limit - 2)
+    if end >= limit // 2:
+        return whole[: end + 1] + "; …"
+    piece = cut(whole, limit - 1)
+    return piece + "`" if piece.count("`") % 2 else piece
+
+
 def _changes(c: Candidate, limit: int = 2) -> str:
     if c.changes:
         ranked = sorted(c.changes, key=lambda ch: _outside(ch))
         shown = []
         for change in ranked[:limit]:
             path, _, diff = change.partition(": ")
-            shown.append(cut(f"{_name(path)}: {diff}", 120))
+            shown.append(_cut_changes(f"{_name(path)}: {diff}", 120))
         return "; ".join(shown)
     if c.files:
         names = list(dict.fromkeys(_name(f) for f in c.files))
