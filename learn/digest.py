@@ -30,6 +30,7 @@ except ImportError:  # no wheel for this Python
     from difflib import SequenceMatcher
 
 from learn.ahead import FILE_READERS, Ahead, Limits, lines_read, reads_blocks, strip_cwd
+from learn.code_spans import code_span
 from learn.excerpts import result_excerpt, shorten
 from learn.privacy.outbound import forget_scrubbed, scrub, scrub_head
 from learn.privacy.redact import HEAD_MARGIN
@@ -243,7 +244,8 @@ def edit_change(tool_input: dict[str, Any], limit: int = 240) -> str:
     line (at most :data:`_WHOLE_LINE` characters) that changed is shown whole; in a longer one
     only the words that changed, as "`old words` → `new words`". Tool parameters are shortened
     in the digest, so the change is taken from the whole strings here. Only the first
-    :data:`_MOST_PARTS` changes are kept, each cut to 80 characters.
+    :data:`_MOST_PARTS` changes are kept, as many as fit in ``limit``, each side cut to 80
+    characters.
     """
     pairs: list[tuple[str, str]] = []
     edits = tool_input.get("edits")
@@ -260,7 +262,12 @@ def edit_change(tool_input: dict[str, Any], limit: int = 240) -> str:
         _line_changes(_lines(old), _lines(new), parts)
         if len(parts) >= _MOST_PARTS:
             break
-    return shorten("; ".join(parts[:_MOST_PARTS]), limit) if parts else ""
+    shown = ""
+    for part in parts[:_MOST_PARTS]:  # whole changes only (each is at most about 170 characters)
+        if shown and len(shown) + 2 + len(part) > limit:
+            return shown + "; …"
+        shown = f"{shown}; {part}" if shown else part
+    return shown
 
 
 _MOST_LINES = 400  # lines of a side compared
@@ -285,9 +292,9 @@ def _line_changes(a: list[str], b: list[str], parts: list[str]) -> None:
             if k < len(gone) and k < len(added):
                 _pair_changes(gone[k], added[k], parts)
             elif k < len(added):
-                parts.append(f"+ `{_span(added[k])}`")
+                parts.append(f"+ {_span(added[k])}")
             else:
-                parts.append(f"- `{_span(gone[k])}`")
+                parts.append(f"- {_span(gone[k])}")
             if len(parts) >= _MOST_PARTS:
                 return
 
@@ -295,27 +302,27 @@ def _line_changes(a: list[str], b: list[str], parts: list[str]) -> None:
 def _pair_changes(old: str, new: str, parts: list[str]) -> None:
     """One line replaced by another: whole when both are short, else the words that changed."""
     if len(old) <= _WHOLE_LINE and len(new) <= _WHOLE_LINE:
-        parts.append(f"`{_span(old)}` → `{_span(new)}`")
+        parts.append(f"{_span(old)} → {_span(new)}")
         return
     a, b = old.split(), new.split()
     for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
             continue
-        gone, added = _span(" ".join(a[i1:i2])), _span(" ".join(b[j1:j2]))
+        gone, added = " ".join(a[i1:i2]), " ".join(b[j1:j2])
         parts.append(
-            f"`{gone}` → `{added}`"
+            f"{_span(gone)} → {_span(added)}"
             if gone and added
-            else f"+ `{added}`"
+            else f"+ {_span(added)}"
             if added
-            else f"- `{gone}`"
+            else f"- {_span(gone)}"
         )
         if len(parts) >= _MOST_PARTS:
             return
 
 
 def _span(text: str) -> str:
-    text = text.replace("`", "'")
-    return text if len(text) <= 80 else text[:79] + "…"
+    """``text``, cut to 80 characters, as a code span (its backticks kept)."""
+    return code_span(text if len(text) <= 80 else text[:79] + "…")
 
 
 class _EventBuilder:

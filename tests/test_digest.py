@@ -368,7 +368,11 @@ def test_an_edit_change_of_a_long_line_shows_its_changed_words() -> None:
         ({"old_string": "a\nb\n", "new_string": "a\n"}, "- `b`"),
         ({"old_string": "", "new_string": "x = 1"}, "+ `x = 1`"),
         ({"old_string": "  x = 1", "new_string": "x = 1"}, ""),  # indentation only
-        ({"old_string": "use `a`", "new_string": "use `b`"}, "`use 'a'` → `use 'b'`"),
+        ({"old_string": "use `a`", "new_string": "use `b`"}, "`` use `a` `` → `` use `b` ``"),
+        (  # only whole changes, as many as fit in 240 characters
+            {"old_string": "", "new_string": "\n".join(["x" * 70] * 4)},
+            "+ `" + "x" * 70 + "`; + `" + "x" * 70 + "`; + `" + "x" * 70 + "`; …",
+        ),
         (
             {"edits": [{"old_string": "a", "new_string": "b"}, {"old_string": "c"}, "junk"]},
             "`a` → `b`; - `c`",

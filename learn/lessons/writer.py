@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
+from learn.code_spans import close_spans, code_span
 from learn.errors import DocError
 from learn.learned_docs import LearnedDoc, Tripwire, parse, write_doc
 from learn.lessons import signals as sg
@@ -92,7 +93,7 @@ def cut(text: str, limit: int) -> str:
 
 
 def code(text: str, limit: int) -> str:
-    return "`" + cut(text, limit).replace("`", "'") + "`"
+    return code_span(cut(text, limit))
 
 
 def key_of(text: str) -> str:
@@ -118,9 +119,8 @@ def _cut_changes(text: str, limit: int) -> str:
         return whole
     end = whole.rfind("`; ", 0, limit - 2)
     if end >= limit // 2:
-        return whole[: end + 1] + "; …"
-    piece = cut(whole, limit - 1)
-    return piece + "`" if piece.count("`") % 2 else piece
+        return close_spans(whole[: end + 1]) + "; …"
+    return close_spans(cut(whole, limit - 1))
 
 
 def _changes(c: Candidate, limit: int = 2) -> str:
