@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["close_spans", "code_span"]
+__all__ = ["SPAN", "close_spans", "code_span"]
 
 _RUN = re.compile(r"`+")
+# A code span, to put in a pattern (once): its text, padding included, is the group "code".
+SPAN = r"(?<!`)(?P<fence>`+)(?!`)(?P<code>.+?)(?<!`)(?P=fence)(?!`)"
 
 
 def code_span(text: str) -> str:

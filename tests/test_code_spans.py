@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from learn.code_spans import close_spans, code_span
+from learn.code_spans import SPAN, close_spans, code_span
 
 _MD = MarkdownIt("commonmark")
 # One line of text, thick with backticks and spaces (what commands and error messages hold).
@@ -47,3 +49,11 @@ def test_text_with_no_open_span_is_left_alone() -> None:
     assert close_spans("a `b` c") == "a `b` c"
     assert close_spans("`a` → `b…") == "`a` → `b…`"
     assert close_spans("`` a`b…") == "`` a`b… ``"
+
+
+@given(_LINE, _LINE)
+def test_the_span_pattern_finds_a_span_whole(text: str, other: str) -> None:
+    found = re.search(f"“(.+?)”|{SPAN}", f"fails with {code_span(text)}; then “{other}”")
+    assert found is not None
+    code = found.group("code")
+    assert code == text or code == f" {text} "

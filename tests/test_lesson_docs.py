@@ -101,6 +101,20 @@ def test_two_sessions_on_one_topic_update_one_doc_without_duplicates(tmp_path: P
     ]
 
 
+@pytest.mark.parametrize("said", ["", "Declare it first"])
+def test_errors_that_differ_inside_their_backticks_are_two_lessons(
+    tmp_path: Path, said: str
+) -> None:
+    """Rust quotes names in backticks: a lesson is told apart by its first code span read
+    whole, fence and all (then by what the user said)."""
+    errors = [f"error[E0425]: cannot find value `{name}` in this scope" for name in "xy"]
+    learn(tmp_path, [failure(error=errors[0], fix="", said=said)], "s-1")
+    learn(tmp_path, [failure(error=errors[1], fix="", said=said)], "s-2")
+    warnings = [t.warning for t in read(tmp_path, "testing/pnpm.md").tripwires]
+    told = f"; then told: “{said}”" if said else ""
+    assert warnings == [f"fails with `` {error} ``{told}" for error in errors]
+
+
 def test_learning_the_same_lessons_again_changes_nothing(tmp_path: Path) -> None:
     lessons = [failure(), correction("commit without your signature")]
     learn(tmp_path, lessons, "s-1")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
-from learn.code_spans import close_spans, code_span
+from learn.code_spans import SPAN, close_spans, code_span
 from learn.errors import DocError
 from learn.learned_docs import LearnedDoc, Tripwire, parse, write_doc
 from learn.lessons import signals as sg
@@ -234,15 +234,17 @@ def _entries(body: str) -> list[str]:
 
 
 def _entry_key(entry: str) -> str:
-    match = re.search(r"“(.+?)”|`(.+?)`", entry)
-    return key_of(match.group(1) or match.group(2)) if match else key_of(entry)
+    match = re.search(r"“(.+?)”|" + SPAN, entry)  # the first quote or code span
+    return key_of(match.group(1) or match.group("code")) if match else key_of(entry)
 
 
 def _tripwire_key(t: Tripwire) -> str:
     """The same action with the same way out is the same lesson (its error text may vary);
     without a way out, the error tells lessons apart."""
-    worked = re.search(r"what worked: `(.+?)`", t.warning)
-    return f"{key_of(t.action)}|" + (key_of(worked.group(1)) if worked else _entry_key(t.warning))
+    worked = re.search(r"what worked: " + SPAN, t.warning)
+    return f"{key_of(t.action)}|" + (
+        key_of(worked.group("code")) if worked else _entry_key(t.warning)
+    )
 
 
 def _lesson_entry_key(lesson: Lesson) -> str:
