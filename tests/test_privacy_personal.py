@@ -9,7 +9,7 @@ import pytest
 
 from learn import settings
 from learn.digest import DigestOptions, build_digest
-from learn.privacy.personal import EMAIL_MARKER, allowed_domains, findings, mask
+from learn.privacy.personal import EMAIL_MARKER, NAME_MARKER, allowed_domains, findings, mask
 from learn.transcripts.files import discover
 from tests.support.transcripts import assistant, tool_result, user, write_jsonl
 
@@ -54,6 +54,37 @@ def test_home_directories_and_claude_paths(text: str, expected: str) -> None:
 )
 def test_emails_are_masked_outside_the_allow_list(text: str, expected: str) -> None:
     assert mask(text, ("acme.io",)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Author: Jane Doe <jane@corp.com>", f"Author: {NAME_MARKER} <{EMAIL_MARKER}>"),
+        (
+            "Signed-off-by: Jean-Luc O\u2019Brien <jl@corp.com>\nCo-authored-by: 山田 太郎 <t@corp.jp>",
+            f"Signed-off-by: {NAME_MARKER} <{EMAIL_MARKER}>\n"
+            f"Co-authored-by: {NAME_MARKER} <{EMAIL_MARKER}>",
+        ),
+        (
+            '"author": "J. R. Tolkien <jrr@corp.com>",',
+            f'"author": "{NAME_MARKER} <{EMAIL_MARKER}>",',
+        ),
+        (  # at most four words before the address
+            "written by the one and only Jane Doe <jane@corp.com>",
+            f"written by the one {NAME_MARKER} <{EMAIL_MARKER}>",
+        ),
+        ("mailto:<jane@corp.com>", f"mailto:<{EMAIL_MARKER}>"),  # no name
+        ("Jane <jane@example.com>", "Jane <jane@example.com>"),  # an address kept keeps its name
+        ("Bob Smith <bob@acme.io>", "Bob Smith <bob@acme.io>"),  # the team's domain
+        (  # nobody's own address
+            "Co-Authored-By: Claude <noreply@anthropic.com>",
+            "Co-Authored-By: Claude <noreply@anthropic.com>",
+        ),
+    ],
+)
+def test_a_name_written_with_its_address_is_masked_with_it(text: str, expected: str) -> None:
+    assert mask(text, ("acme.io",)) == expected
+    assert findings(mask(text, ("acme.io",)), ("acme.io",)) == []
 
 
 def test_findings_name_kinds_and_offsets() -> None:

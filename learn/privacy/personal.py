@@ -8,8 +8,12 @@
   the file is the agent's own, outside the repository (the lesson writer ranks such edits last).
 * An e-mail address becomes ``[REDACTED:email]``, except addresses at a domain on the allow-list
   (the team's own domain, from the ``email-allow`` setting) or at a domain reserved for examples
-  (``example.com``, ``*.example``, ``*.invalid``, ``*.test``, ``localhost``), and the ``git@``
-  of an SSH remote.
+  (``example.com``, ``*.example``, ``*.invalid``, ``*.test``, ``localhost``), the ``git@``
+  of an SSH remote, and ``noreply@``/``no-reply@`` addresses (nobody's own: Claude Code's
+  ``Co-Authored-By: Claude <noreply@anthropic.com>``).
+* The name written before a masked address, as git (``Author: Jane Doe <jane@corp.com>``,
+  ``Signed-off-by:``, ``Co-authored-by:``), package manifests and mail headers write a person,
+  becomes ``[REDACTED:name]``: up to four words right before the ``<``.
 
 :func:`mask` returns the very same string when the text holds none of these (a few substring
 checks at C speed decide that, or the Hyperscan pass the text already had, see
@@ -23,9 +27,10 @@ from collections.abc import Iterable
 
 from learn.privacy import triggers
 
-__all__ = ["EMAIL_MARKER", "allowed_domains", "findings", "mask"]
+__all__ = ["EMAIL_MARKER", "NAME_MARKER", "allowed_domains", "findings", "mask"]
 
 EMAIL_MARKER = "[REDACTED:email]"
+NAME_MARKER = "[REDACTED:name]"
 
 # Every pattern starts with a literal, so that ``re`` jumps between its occurrences at C speed;
 # what must come before it is checked after the match (or with a lookbehind after the literal).
@@ -55,7 +60,12 @@ _EMAIL = re.compile(
 _LOCAL = re.compile(r"(?<![A-Za-z0-9._%+-])(?<!//)[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}$")
 _EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", "localhost")
 _EXAMPLE_TLDS = (".example", ".invalid", ".test", ".localhost")
-_NOT_PERSONAL_LOCAL = frozenset(["git"])  # git@github.com:org/repo.git
+_NOT_PERSONAL_LOCAL = frozenset(["git", "noreply", "no-reply"])  # git@github.com:org/repo.git
+# A person's name right before their address: "Jane Doe <" (up to four words, from a letter;
+# apostrophes straight or typographic, U+2019).
+_NAME_BEFORE = re.compile(
+    r"(?<![\w.'\u2019-])(?P<name>[^\W\d_][\w.'\u2019-]*(?:[ \t]+[\w.'\u2019-]+){0,3})[ \t]*<$"
+)
 _PERSONAL_BITS = triggers.HOMES | triggers.PROJECT_DIRS | triggers.CLAUDE | triggers.EMAIL
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}")
 
@@ -134,6 +144,10 @@ def _spans(text: str, allow: tuple[str, ...], fired: int | None = None) -> list[
             local = _LOCAL.search(text, max(0, m.start() - 64), m.start())
             if local and not _allowed(local.group(), m.group("domain"), allow):
                 out.append((local.start(), m.end(), EMAIL_MARKER, "email"))
+                if text[local.start() - 1 : local.start()] == "<":
+                    person = _NAME_BEFORE.search(text, max(0, local.start() - 81), local.start())
+                    if person is not None:
+                        out.append((person.start(), person.end("name"), NAME_MARKER, "name"))
     return _merge(out)
 
 
