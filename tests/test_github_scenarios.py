@@ -235,6 +235,23 @@ def test_rate_limit_reports_the_reset_time(world: World) -> None:
     assert done.code == 1 and "rate limit" in done.text and "resets at" in done.text
 
 
+@pytest.mark.parametrize("retry_after", [None, 90])
+def test_a_secondary_rate_limit_says_when_to_try_again(
+    world: World, retry_after: int | None
+) -> None:
+    """Not the primary limit's reset (its headers come with every answer)."""
+    fault = world.gh.fail_secondary_rate_limit("GET", r"/issues/\d+$", times=None, status=403)
+    if retry_after is None:
+        del fault.headers["retry-after"]
+    else:
+        fault.headers["retry-after"] = str(retry_after)
+    done = world.learn(env={"LEARN_GITHUB_RETRIES": "0"})
+    assert done.code == 1 and "rate limit exceeded" in done.text
+    assert "resets at" not in done.text
+    wanted = "wait at least a minute" if retry_after is None else "wait 90 s before trying again"
+    assert wanted in done.text
+
+
 @pytest.mark.parametrize("bad", ["abc", "0", "-3", "1.5"])
 def test_bad_issue_numbers(world: World, bad: str) -> None:
     done = world.invoke("learn", "--issue", bad, "--repo", str(world.clone.path))

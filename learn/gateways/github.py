@@ -167,15 +167,34 @@ def _message(exc: GithubException) -> str:
 
 def _is_rate_limit(exc: GithubException) -> bool:
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-    return headers.get("x-ratelimit-remaining") == "0" or "rate limit" in _message(exc).lower()
+    return (
+        headers.get("x-ratelimit-remaining") == "0"
+        or "rate limit" in _message(exc).lower()
+        or _secondary_spent(exc)
+    )
+
+
+def _secondary_spent(exc: GithubException) -> bool:
+    """A 403 that lost its message: PyGithub's retry reads a 403's body to tell a rate limit
+    from a refusal, and when the retries for a secondary limit run out, the answer it hands back
+    has no body left (a refusal is raised with its body; a primary limit has its headers)."""
+    return exc.status == 403 and not _message(exc)
 
 
 def _reset_time(exc: GithubException) -> str:
+    """When to try again, as GitHub says it: ``retry-after`` (a secondary limit, or any limit
+    that sends it), else the primary limit's reset when it is used up; a secondary limit
+    without either is worth a minute's wait (GitHub's REST documentation)."""
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-    reset = headers.get("x-ratelimit-reset")
-    if reset and reset.isdigit():
+    retry_after = headers.get("retry-after", "")
+    if retry_after.isdigit():
+        return f"; GitHub asks to wait {int(retry_after)} s before trying again"
+    reset = headers.get("x-ratelimit-reset", "")
+    if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
         when = dt.datetime.fromtimestamp(int(reset), dt.UTC)
         return f"; it resets at {when:%H:%M:%S} UTC"
+    if "secondary rate limit" in _message(exc).lower() or _secondary_spent(exc):
+        return "; a secondary limit: wait at least a minute before trying again"
     return ""
 
 
