@@ -497,9 +497,10 @@ def init(
 
 @learn_task(help=_help("issue", "repo", "event"))
 def find_plan(c: Context, issue: str = "", repo: str = ".", event: str = "") -> None:
-    """Name the plan to learn: --issue, else the plan a merged pull request (the event) implements.
+    """Name the plan to learn: --issue, else the plans a merged pull request (the event) implements.
 
-    Writes the step output ``issue`` (empty when there is none: not an error).
+    Writes the step output ``issue`` (space-separated when several; empty when there is none:
+    not an error).
     """
     out = Output()
     with _errors(out):
@@ -519,8 +520,8 @@ def find_plan(c: Context, issue: str = "", repo: str = ".", event: str = "") -> 
         resolved = settings.load(git.repo, {})
         gh = GitHub(GitHubSettings.from_env(git.remote_url(), resolved))
         found = land.find_plan(data, gh.settings.repo, gh)
-        actions.write_outputs({"issue": found.issue or ""})
-        if found.issue is None:
+        actions.write_outputs({"issue": " ".join(map(str, found.issues))})  # several: together
+        if not found.issues:
             actions.write_outputs({"operation": "skipped"})
             actions.write_summary(messages.no_plan_summary(found.why))
             out.ok(f"nothing to learn: {found.why}")
@@ -528,27 +529,28 @@ def find_plan(c: Context, issue: str = "", repo: str = ".", event: str = "") -> 
             out.ok(found.why)
 
 
-@learn_task(help=_help("issue", "repo", "ref", "model", "engine", "wait"))
+@learn_task(iterable=["issue"], help=_help("issue", "repo", "ref", "model", "engine", "wait"))
 def dispatch(
     c: Context,
-    issue: str = "",
+    issue: list[str] | None = None,
     repo: str = ".",
     ref: str = "",
     model: str = "",
     engine: str = "",
     wait: bool = False,
 ) -> None:
-    """Start the learn-async workflow for a plan issue (and with --wait, follow it)."""
+    """Start the learn-async workflow for a plan issue, or several learned together into one PR
+    (and with --wait, follow it)."""
     out = Output()
     with _errors(out):
-        if not issue:
+        numbers = _issues(issue)
+        if not numbers:
             raise UsageError("which plan?", fix="pass --issue N")
         git = Git.open(Path(repo).resolve())
-        number = plan.parse_issue_number(issue)
         resolved = settings.load(git.repo, {"model": model or None, "engine": engine or None})
         gh = GitHub(GitHubSettings.from_env(git.remote_url(), resolved))
         request = Request(
-            issue=number,
+            issues=tuple(numbers),
             ref=ref or gh.default_branch(),
             model=resolved.model if model else None,
             engine=engine or None,

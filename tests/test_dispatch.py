@@ -62,6 +62,35 @@ def test_dispatch_and_wait_reports_the_draft_pr(
     assert "draft PR #42 opened from learn-1-9" in done.out
 
 
+def test_several_plans_go_as_the_issues_input_and_each_is_reported(
+    github: tuple[FakeGitHub, FakeRepo], repo: Repo, invoke: Callable[..., Done]
+) -> None:
+    gh, fake = github
+    plans = [fake.add_issue(title=f"Plan {n}", body=plan_body()) for n in (1, 2)]
+    wf = fake.add_workflow(
+        "learn-async.yml", source=WORKFLOW, run_states=[("completed", "success")]
+    )
+
+    @wf.on_dispatch
+    def learn(d: FakeDispatch) -> None:  # one consolidated PR; the second plan had nothing
+        plans[0].body = plan.update_header(
+            plans[0].body or "",
+            {"learn_status": "pending_review", "learn_pr": 42, "learn_branch": "learn-plans-9"},
+        )
+        plans[1].body = plan.update_header(
+            plans[1].body or "", {"learn_status": "completed_no_changes"}
+        )
+
+    first, second = (str(p.number) for p in plans)
+    done = dispatch(invoke, gh, repo, "--issue", first, "--issue", second, "--wait")
+    assert done.code == 0, done.text
+    (sent,) = wf.dispatches
+    assert sent.inputs["issues"] == f"{first} {second}" and "issue_number" not in sent.inputs
+    assert f"for #{first}, #{second} on trunk" in done.out
+    assert f"#{first}: draft PR #42 opened from learn-plans-9" in done.out
+    assert f"#{second}: nothing to learn" in done.out
+
+
 def test_dispatch_without_wait_prints_the_run(
     github: tuple[FakeGitHub, FakeRepo], repo: Repo, invoke: Callable[..., Done]
 ) -> None:

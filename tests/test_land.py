@@ -48,10 +48,24 @@ def gateway(**issues: str) -> FakeGitHubGateway:
     return gh
 
 
-def test_the_first_candidate_that_is_a_plan_wins() -> None:
+def test_the_candidates_that_are_plans_are_learned() -> None:
     gh = gateway(n5="just an issue", n7=plan_body())
     found = find_plan({"pull_request": pull("Closes #3, closes #5, closes #7")}, REPO, gh)
-    assert found.issue == 7 and "closing keyword" in found.why
+    assert found.issues == (7,) and found.why == "plan #7 from the closing keyword 'closes #7'"
+
+
+def test_every_plan_the_body_names_is_learned_together() -> None:
+    gh = gateway(n7=plan_body(), n8=plan_body(), n12=plan_body())
+    body = "Closes #7 and fixes #8\n\n" + plan_body(plan_issue="#7")
+    found = find_plan({"pull_request": pull(body, branch="12-slugify")}, REPO, gh)
+    assert found.issues == (7, 8)  # the branch name is a guess: not when the body names plans
+    assert found.why.startswith("plans #7 from the closing keyword 'Closes #7'; #8 from")
+
+
+def test_the_branch_name_counts_when_the_body_names_no_plan() -> None:
+    gh = gateway(n5="just an issue", n12=plan_body())
+    found = find_plan({"pull_request": pull("Closes #5", branch="12-slugify")}, REPO, gh)
+    assert found.issues == (12,) and "branch name" in found.why
 
 
 @pytest.mark.parametrize(
@@ -64,10 +78,10 @@ def test_the_first_candidate_that_is_a_plan_wins() -> None:
 )
 def test_nothing_to_learn_is_quiet(event: dict, why: str) -> None:
     found = find_plan(event, REPO, gateway(n7=plan_body()))
-    assert found.issue is None and why in found.why
+    assert found.issues == () and why in found.why
 
 
 def test_candidates_that_are_not_plans_are_named() -> None:
     found = find_plan({"pull_request": pull("Closes #5, fixes #6")}, REPO, gateway(n5="no header"))
-    assert found.issue is None
+    assert found.issues == ()
     assert found.why == "no plan among #5 is not a plan, #6 is not an issue"

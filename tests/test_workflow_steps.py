@@ -250,6 +250,21 @@ def test_a_merged_pr_that_closes_plan_7_starts_learning_7(
     assert pr.head == f"learn-{PLAN}-{WORKFLOW_RUN}"
 
 
+def test_a_merged_pr_that_closes_two_plans_learns_both_into_one_pr(
+    world: Scenario, tmp_path: Path, learn_async: tuple[Path, str]
+) -> None:
+    other = world.repo.add_issue(title="Plan: another", body=plan_body()).number
+    caller = adopter_workflow(tmp_path, learn_async[1], on_land=True)
+    event = merged_pr(f"Closes #{PLAN}, closes #{other}")
+    result = world.run(caller, event=event, vars={"LEARN_ENGINE": "offline"})
+    assert result.conclusion == "success", result.log()
+    assert result.outputs["issue"] == f"{PLAN} {other}"
+    (pr,) = world.repo.open_pulls()
+    assert pr.head == f"learn-plans-{WORKFLOW_RUN}"
+    assert world.header(PLAN)["learn_pr"] == pr.number
+    assert world.header(other)["learn_status"] in ("pending_review", "completed_no_changes")
+
+
 def test_an_unmerged_close_does_nothing(
     world: Scenario, tmp_path: Path, learn_async: tuple[Path, str]
 ) -> None:

@@ -1,4 +1,7 @@
-"""``invoke dispatch``: start the learn-async workflow for a plan and (optionally) follow it.
+"""``invoke dispatch``: start the learn-async workflow for plans and (optionally) follow it.
+
+One plan goes as the workflow's ``issue_number`` input; several as ``issues``, learned together
+into one PR.
 
 The workflow is dispatched with a fresh ``distinct_id``, which its ``run-name`` shows; the run is
 found by that id (the dispatch API returns nothing to identify it), then polled to completion.
@@ -24,7 +27,7 @@ WORKFLOW_FILE = "learn-async.yml"
 
 @dataclass(frozen=True)
 class Request:
-    issue: int
+    issues: tuple[int, ...]  # one plan, or several learned together
     ref: str
     model: str | None = None
     engine: str | None = None
@@ -33,7 +36,11 @@ class Request:
     timeout_seconds: float = 1800.0
 
     def inputs(self, distinct_id: str) -> dict[str, str]:
-        values = {"issue_number": str(self.issue), "distinct_id": distinct_id}
+        several = len(self.issues) > 1
+        values = {
+            "issues" if several else "issue_number": " ".join(map(str, self.issues)),
+            "distinct_id": distinct_id,
+        }
         if self.model:
             values["model_name"] = self.model
         if self.engine:
@@ -51,7 +58,8 @@ def dispatch(
     distinct_id = uuid.uuid4().hex[:12]
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)  # allow for clock skew
     gh.dispatch_workflow(WORKFLOW_FILE, request.ref, request.inputs(distinct_id))
-    out.ok(f"dispatched {WORKFLOW_FILE} for #{request.issue} on {request.ref} (id {distinct_id})")
+    plans = ", ".join(f"#{n}" for n in request.issues)
+    out.ok(f"dispatched {WORKFLOW_FILE} for {plans} on {request.ref} (id {distinct_id})")
     deadline = clock() + request.timeout_seconds
     run = None
     while run is None:
@@ -72,22 +80,30 @@ def dispatch(
             raise GitHubError(f"run {run.id} did not finish in time ({run.status})", fix=run.url)
         sleep(request.poll_seconds)
         run = gh.workflow_run(run.id)
-    _report(gh, request.issue, run, out)
+    _report(gh, request.issues, run, out)
     return run
 
 
-def _report(gh: GitHub, issue: int, run: WorkflowRun, out: Output) -> None:
-    header = plan.read_header(gh.issue(issue).body) or {}
-    status = header.get("learn_status", "?")
+def _report(gh: GitHub, issues: tuple[int, ...], run: WorkflowRun, out: Output) -> None:
+    """What the run left on each plan (one line per plan; "#N: " before it when several)."""
+    headers = {n: plan.read_header(gh.issue(n).body) or {} for n in issues}
+    which = (lambda n: f"#{n}: ") if len(issues) > 1 else (lambda n: "")
     if run.conclusion != "success":
+        states = "; ".join(
+            f"{which(n)}learn_status: {h.get('learn_status', '?')}; "
+            f"{h.get('learn_error', 'see the run log')}"
+            for n, h in headers.items()
+        )
         raise GitHubError(
-            f"run {run.id} ended {run.conclusion or 'without a conclusion'} "
-            f"(learn_status: {status}; {header.get('learn_error', 'see the run log')})",
+            f"run {run.id} ended {run.conclusion or 'without a conclusion'} ({states})",
             fix=run.url,
         )
-    if status == plan.PENDING_REVIEW and header.get("learn_pr"):
-        out.ok(f"draft PR #{header['learn_pr']} opened from {header.get('learn_branch', '?')}")
-    elif status == plan.COMPLETED_NO_CHANGES:
-        out.ok("nothing to learn: the workflow commented on the issue")
-    else:
-        out.ok(f"finished; learn_status: {status}")
+    for n, header in headers.items():
+        status = header.get("learn_status", "?")
+        if status == plan.PENDING_REVIEW and header.get("learn_pr"):
+            branch = header.get("learn_branch", "?")
+            out.ok(f"{which(n)}draft PR #{header['learn_pr']} opened from {branch}")
+        elif status == plan.COMPLETED_NO_CHANGES:
+            out.ok(f"{which(n)}nothing to learn: the workflow commented on the issue")
+        else:
+            out.ok(f"{which(n)}finished; learn_status: {status}")

@@ -8,8 +8,10 @@ which looks for the plan issue, in order, in:
    ``plan_issue_number`` or ``issue_number``);
 3. the head branch name (``P7-add-slugify``, ``plan-7``, ``issue-7``, ``7-add-slugify``).
 
-Each candidate must be an issue of this repository with a plan header; the first one wins.
-None found, or a PR closed without merging, is not an error: the run ends quietly.
+Each candidate must be an issue of this repository with a plan header. Every plan the PR body
+names (1 and 2) is learned, several together into one PR; the branch name counts only when the
+body names none. None found, or a PR closed without merging, is not an error: the run ends
+quietly.
 """
 
 from __future__ import annotations
@@ -43,12 +45,13 @@ _BRANCH = (
 class Candidate:
     number: int
     why: str  # "closing keyword", "plan header in the PR body", "branch name"
+    named: bool = True  # the PR body names it (a closing keyword or the plan header)
 
 
 @dataclass(frozen=True)
 class Found:
-    issue: int | None
-    why: str  # how it was found, or why nothing was
+    issues: tuple[int, ...]  # none: nothing to learn
+    why: str  # how they were found, or why nothing was
 
 
 def candidates(pull: Mapping[str, Any], repository: str) -> list[Candidate]:
@@ -67,7 +70,7 @@ def candidates(pull: Mapping[str, Any], repository: str) -> list[Candidate]:
     for pattern in _BRANCH:
         hit = pattern.search(branch)
         if hit:
-            found.append(Candidate(int(hit["number"]), f"branch name {branch!r}"))
+            found.append(Candidate(int(hit["number"]), f"branch name {branch!r}", named=False))
             break
     seen: set[int] = set()
     unique = []
@@ -79,19 +82,22 @@ def candidates(pull: Mapping[str, Any], repository: str) -> list[Candidate]:
 
 
 def find_plan(event: Mapping[str, Any], repository: str, github: GitHubLike) -> Found:
-    """The plan a merged pull request implements (``Found(None, why)`` when none)."""
+    """The plans a merged pull request implements (``Found((), why)`` when none)."""
     pull = event.get("pull_request")
     if not isinstance(pull, Mapping):
-        return Found(None, "the event is not about a pull request; pass --issue N")
+        return Found((), "the event is not about a pull request; pass --issue N")
     if not pull.get("merged"):
-        return Found(None, f"pull request #{pull.get('number')} was closed without merging")
+        return Found((), f"pull request #{pull.get('number')} was closed without merging")
     named = candidates(pull, repository)
     if not named:
         return Found(
-            None, f"pull request #{pull.get('number')} names no plan (closing keyword or branch)"
+            (), f"pull request #{pull.get('number')} names no plan (closing keyword or branch)"
         )
-    rejected = []
+    rejected: list[str] = []
+    plans: list[Candidate] = []
     for candidate in named:
+        if plans and not candidate.named:
+            break  # the branch name is a guess: only when the body names no plan
         try:
             issue = github.issue(candidate.number)
         except UsageError as exc:  # not found, or a pull request; a bad token still fails
@@ -102,5 +108,8 @@ def find_plan(event: Mapping[str, Any], repository: str, github: GitHubLike) -> 
         if plan_header.read_header(issue.body) is None:
             rejected.append(f"#{candidate.number} is not a plan")
             continue
-        return Found(candidate.number, f"plan #{candidate.number} from the {candidate.why}")
-    return Found(None, "no plan among " + ", ".join(rejected))
+        plans.append(candidate)
+    if not plans:
+        return Found((), "no plan among " + ", ".join(rejected))
+    whys = "; ".join(f"#{c.number} from the {c.why}" for c in plans)
+    return Found(tuple(c.number for c in plans), f"plan{'s' if len(plans) > 1 else ''} {whys}")
