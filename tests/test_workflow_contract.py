@@ -74,8 +74,9 @@ def test_action_outputs_and_job_outputs() -> None:
 
 def test_every_input_dispatch_sends_is_declared() -> None:
     inputs = load(WORKFLOW.read_text())["on"]["workflow_dispatch"]["inputs"]
-    sent = Request(issue=1, ref="main", model="claude-haiku-4-5", engine="auto").inputs("abc")
-    assert set(sent) <= set(inputs)
+    for plans in ((1,), (1, 2)):
+        sent = Request(plans, ref="main", model="claude-haiku-4-5", engine="auto").inputs("abc")
+        assert set(sent) <= set(inputs)
     assert inputs["issue_number"]["type"] == "number"  # or several plans: issues, or label
     assert {"issues", "label", "limit"} <= set(inputs)
     assert all(not spec.get("required") for spec in inputs.values())
